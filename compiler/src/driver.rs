@@ -1,0 +1,1 @@
+//! The pipeline as one readable function per entry point: parse, lower, verify.
