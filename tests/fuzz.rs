@@ -1,0 +1,1 @@
+//! Placeholder: this harness is being written.
