@@ -10,6 +10,7 @@
 //!
 //! [`driver`] strings the stages together; the `tilec` binary is a thin CLI over it.
 
+pub mod codegen;
 pub mod diagnostics;
 pub mod driver;
 pub mod interp;
