@@ -4,7 +4,6 @@ use crate::inputs::{make_args, to_f64};
 use crate::options::{ConstDef, ScalarDef, ShapeDef};
 use crate::{overrides, read_source, report, Failure};
 use std::path::PathBuf;
-use std::time::Instant;
 use tilec::interp::{self, ArgValue};
 use tilec::ir::Type;
 
@@ -41,16 +40,11 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         eprintln!("error: {e}");
         Failure::Program
     })?;
-    let started = Instant::now();
     interp::run(kernel, &mut values).map_err(|e| {
         eprintln!("error: the interpreter stopped: {e}");
         Failure::Program
     })?;
-    println!(
-        "{}: ran on the interpreter in {:.2} s",
-        kernel.name,
-        started.elapsed().as_secs_f64()
-    );
+    println!("{}: ran on the interpreter", kernel.name);
     for (param, value) in kernel.params.iter().zip(&values) {
         let writable = matches!(kernel.value_type(param.value), Type::Tensor(t) if t.mutable);
         if let (true, ArgValue::Tensor(t)) = (writable, value) {
