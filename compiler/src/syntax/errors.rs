@@ -87,16 +87,25 @@ pub fn check_token_structure(tokens: &[Spanned<'_>], source_len: usize) -> Optio
         }
     }
     let (os, opener, oe) = open.pop()?;
-    let eof = Span::new(source_len, source_len);
     Some(
         Diagnostic::error(
             "tilec::unclosed_delimiter",
             "this file contains an unclosed delimiter",
-            eof,
-            format!("expected `{}`", closing_of(opener).text()),
+            end_of_file_span(tokens, source_len),
+            format!("expected `{}` at the end", closing_of(opener).text()),
         )
         .with_label(Span::new(os, oe), "unclosed delimiter"),
     )
+}
+
+/// Where to point for "end of file": just after the last token, so the label sits on a line
+/// the renderer shows (a zero-width span at the very end of the text would not be drawn).
+fn end_of_file_span(tokens: &[Spanned<'_>], source_len: usize) -> Span {
+    match tokens.last() {
+        Some((start, _, end)) if *end == source_len => Span::new(*start, *end),
+        Some((_, _, end)) => Span::new(*end, *end),
+        None => Span::new(0, 0),
+    }
 }
 
 fn closing_of(opener: &Token<'_>) -> Token<'static> {
@@ -230,12 +239,11 @@ pub fn syntax_error(
         ParseError::User { error } => error,
         ParseError::UnrecognizedEof { expected, .. } => {
             let expected = Expected::new(&expected);
-            let eof = Span::new(source_len, source_len);
             Diagnostic::error(
                 "tilec::unexpected_eof",
                 format!("expected {}, found end of file", expected.describe()),
-                eof,
-                "unexpected end of file",
+                end_of_file_span(tokens, source_len),
+                "the file ends here",
             )
         }
         ParseError::UnrecognizedToken {

@@ -288,7 +288,11 @@ pub fn tokenize(source: &str) -> Result<Vec<Spanned<'_>>, Vec<Diagnostic>> {
             Ok(token) => tokens.push((range.start, token, range.end)),
             Err(kind) => {
                 let mut span = Span::new(range.start, range.end);
-                if kind == LexError::UnknownCharacter {
+                if let Some(end) = quoted_text_end(source, range.start) {
+                    // `"text"` or `'c'`: one error for the whole would-be literal.
+                    lexer.bump(end - range.end);
+                    span.end = end;
+                } else if kind == LexError::UnknownCharacter {
                     // Cover the whole character (logos may stop inside a multi-byte one).
                     let ch = source.get(range.start..).and_then(|s| s.chars().next());
                     if let Some(ch) = ch {
@@ -310,11 +314,32 @@ pub fn tokenize(source: &str) -> Result<Vec<Spanned<'_>>, Vec<Diagnostic>> {
     }
 }
 
+/// If a quote starts at `start` and is closed on the same line, the end of the quoted text.
+fn quoted_text_end(source: &str, start: usize) -> Option<usize> {
+    let quote = *source.as_bytes().get(start)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let rest = &source.as_bytes()[start + 1..];
+    let len = rest.iter().take_while(|&&b| b != b'\n').position(|&b| b == quote)?;
+    Some(start + 1 + len + 1)
+}
+
 fn lex_error_diagnostic(source: &str, kind: LexError, span: Span) -> Diagnostic {
     let text = source.get(span.start..span.end).unwrap_or("");
     match kind {
         LexError::UnknownCharacter => {
             let ch = text.chars().next().unwrap_or('\u{FFFD}');
+            if ch == '"' || ch == '\'' {
+                let what = if text.len() > 1 { "string literal" } else { "quote" };
+                return Diagnostic::error(
+                    "tilec::unknown_character",
+                    format!("unexpected {what}"),
+                    span,
+                    format!("unexpected {what}"),
+                )
+                .with_help("strings and characters are not part of the language");
+            }
             let shown = if ch.is_control() || ch.is_whitespace() {
                 format!("{:?}", ch)
             } else {
@@ -322,7 +347,6 @@ fn lex_error_diagnostic(source: &str, kind: LexError, span: Span) -> Diagnostic 
             };
             let next = source.as_bytes().get(span.end).copied();
             let help = match ch {
-                '\'' | '"' => Some("strings and characters are not part of the language".into()),
                 '#' => Some("comments start with `//`".into()),
                 '.' if next.is_some_and(|b| b.is_ascii_digit()) => Some(
                     "a float literal needs a digit before the `.`: write `0.` in front".into(),
