@@ -15,7 +15,7 @@ use tilec_tests::reference::{self, rel_error, Rng};
 mod build {
     use tilec::ir::{
         BinaryOp, Block, CmpOp, ConstValue, DType, Dim, GridExpr, InstData, Kernel, SliceDim,
-        TensorType, Type, Value, ValueList,
+        TensorType, Type, UnaryOp, Value, ValueList,
     };
 
     pub struct Builder {
@@ -100,6 +100,25 @@ mod build {
         pub fn splat(&mut self, arg: Value, shape: &[u32]) -> Value {
             let ty = Type::tile(self.ty(arg).dtype(), shape.to_vec());
             self.op(InstData::Splat { arg }, ty)
+        }
+
+        pub fn unary(&mut self, op: UnaryOp, arg: Value) -> Value {
+            let ty = self.ty(arg);
+            self.op(InstData::Unary { op, arg }, ty)
+        }
+
+        /// A rank-1 tile `[m]` stretched to `[m, n]` (expand_dims then broadcast).
+        pub fn widen(&mut self, arg: Value, n: u32) -> Value {
+            let ty = self.ty(arg);
+            let (dtype, m) = (ty.dtype(), ty.shape().expect("a tile")[0]);
+            let column = self.op(
+                InstData::ExpandDims { arg, axis: 1 },
+                Type::tile(dtype, vec![m, 1]),
+            );
+            self.op(
+                InstData::Broadcast { arg: column },
+                Type::tile(dtype, vec![m, n]),
+            )
         }
 
         /// A scalar constant splatted to a tile.
@@ -520,6 +539,146 @@ mod kernels {
         b.finish()
     }
 
+    /// FlashAttention-2 forward over f16 `[B, H, S, D]` (the language's target example):
+    /// `block_m` query rows per program, keys and values in blocks of `block_n`, online
+    /// softmax in base 2 with loop-carried `m_i`, `l_i` and `acc`.
+    pub fn attention(head_dim: u32, block_m: u32, block_n: u32, causal: bool) -> Kernel {
+        let (d, bm, bn) = (head_dim, block_m, block_n);
+        let mut b = Builder::new("attention");
+        let (sym_b, sym_h, sym_s) = (b.symbol("B"), b.symbol("H"), b.symbol("S"));
+        let dims = vec![sym_b, sym_h, sym_s, Dim::Const(d)];
+        let q = b.tensor("q", DType::F16, dims.clone(), false);
+        let k = b.tensor("k", DType::F16, dims.clone(), false);
+        let v = b.tensor("v", DType::F16, dims.clone(), false);
+        let out = b.tensor("out", DType::F16, dims, true);
+        let scale = b.scalar_param("scale", DType::F32);
+        let batch_heads = GridExpr::Binary(
+            tilec::ir::GridOp::Mul,
+            Box::new(GridExpr::Sym(0)),
+            Box::new(GridExpr::Sym(1)),
+        );
+        b.grid(vec![cdiv(2, bm as i64), batch_heads]);
+
+        let scalar_i32 = Type::Scalar(DType::I32);
+        let heads = b.op(InstData::Dim { tensor: q, dim: 1 }, scalar_i32.clone());
+        let seq = b.op(InstData::Dim { tensor: q, dim: 2 }, scalar_i32);
+        let pid_m = b.program_id(0);
+        let pid_bh = b.program_id(1);
+        let bm_c = b.i32(bm as i64);
+        let start_m = b.binary(BinaryOp::Mul, pid_m, bm_c);
+        let batch = b.binary(BinaryOp::Div, pid_bh, heads);
+        let head = b.binary(BinaryOp::Rem, pid_bh, heads);
+        let zero = b.i32(0);
+        // `x[batch, head, start ..+ len, ..]`
+        let rows_of = |start, len| {
+            vec![
+                SliceDim::Index(batch),
+                SliceDim::Index(head),
+                range(start, len),
+                range(zero, d),
+            ]
+        };
+        let qs = b.load(q, rows_of(start_m, bm), ConstValue::Int(0));
+        let log2e = b.constant(ConstValue::Float(std::f64::consts::LOG2_E), DType::F32);
+        let qk_scale = b.binary(BinaryOp::Mul, scale, log2e);
+        let m_i = b.full(ConstValue::Float(f64::NEG_INFINITY), DType::F32, &[bm]);
+        let l_i = b.full(ConstValue::Float(0.0), DType::F32, &[bm]);
+        let acc = b.full(ConstValue::Float(0.0), DType::F32, &[bm, d]);
+        let end_n = if causal {
+            let end_m = b.binary(BinaryOp::Add, start_m, bm_c);
+            b.binary(BinaryOp::Min, seq, end_m)
+        } else {
+            seq
+        };
+        let bn_c = b.i32(bn as i64);
+        let carried = b.for_loop([zero, end_n, bn_c], &[m_i, l_i, acc], |b, start_n, c| {
+            let (m_i, l_i, acc) = (c[0], c[1], c[2]);
+            let ks = b.load(k, rows_of(start_n, bn), ConstValue::Int(0));
+            let kt = b.op(
+                InstData::Transpose { arg: ks },
+                Type::tile(DType::F16, vec![d, bn]),
+            );
+            let zeros = b.full(ConstValue::Float(0.0), DType::F32, &[bm, bn]);
+            let scores_ty = Type::tile(DType::F32, vec![bm, bn]);
+            let s = b.op(
+                InstData::Dot {
+                    args: [qs, kt, zeros],
+                },
+                scores_ty,
+            );
+            let scale_tile = b.splat(qk_scale, &[bm, bn]);
+            let mut s = b.binary(BinaryOp::Mul, s, scale_tile);
+            let iota_ty = Type::tile(DType::I32, vec![bm, bn]);
+            let col_index = b.op(InstData::Iota { axis: 1 }, iota_ty.clone());
+            let start_tile = b.splat(start_n, &[bm, bn]);
+            let cols = b.binary(BinaryOp::Add, start_tile, col_index);
+            let minus_inf = b.full(ConstValue::Float(f64::NEG_INFINITY), DType::F32, &[bm, bn]);
+            let seq_tile = b.splat(seq, &[bm, bn]);
+            let in_range = b.cmp(CmpOp::Lt, cols, seq_tile);
+            let select_ty = Type::tile(DType::F32, vec![bm, bn]);
+            s = b.op(
+                InstData::Select {
+                    args: [in_range, s, minus_inf],
+                },
+                select_ty.clone(),
+            );
+            if causal {
+                let row_index = b.op(InstData::Iota { axis: 0 }, iota_ty);
+                let start_rows = b.splat(start_m, &[bm, bn]);
+                let rows = b.binary(BinaryOp::Add, start_rows, row_index);
+                let visible = b.cmp(CmpOp::Le, cols, rows);
+                s = b.op(
+                    InstData::Select {
+                        args: [visible, s, minus_inf],
+                    },
+                    select_ty,
+                );
+            }
+            let row_ty = Type::tile(DType::F32, vec![bm]);
+            let m_s = b.op(
+                InstData::Reduce {
+                    op: ReduceOp::Max,
+                    arg: s,
+                    axis: 1,
+                },
+                row_ty.clone(),
+            );
+            let m_new = b.binary(BinaryOp::Max, m_i, m_s);
+            let m_wide = b.widen(m_new, bn);
+            let shifted = b.binary(BinaryOp::Sub, s, m_wide);
+            let p = b.unary(UnaryOp::Exp2, shifted);
+            let m_diff = b.binary(BinaryOp::Sub, m_i, m_new);
+            let alpha = b.unary(UnaryOp::Exp2, m_diff);
+            let p_sum = b.op(
+                InstData::Reduce {
+                    op: ReduceOp::Sum,
+                    arg: p,
+                    axis: 1,
+                },
+                row_ty,
+            );
+            let l_scaled = b.binary(BinaryOp::Mul, l_i, alpha);
+            let l_new = b.binary(BinaryOp::Add, l_scaled, p_sum);
+            let vs = b.load(v, rows_of(start_n, bn), ConstValue::Int(0));
+            let alpha_wide = b.widen(alpha, d);
+            let acc_scaled = b.binary(BinaryOp::Mul, acc, alpha_wide);
+            let p16 = b.cast(p, DType::F16);
+            let acc_ty = Type::tile(DType::F32, vec![bm, d]);
+            let acc_new = b.op(
+                InstData::Dot {
+                    args: [p16, vs, acc_scaled],
+                },
+                acc_ty,
+            );
+            vec![m_new, l_new, acc_new]
+        });
+        let l_wide = b.widen(carried[1], d);
+        let normalized = b.binary(BinaryOp::Div, carried[2], l_wide);
+        let result = b.cast(normalized, DType::F16);
+        b.store(out, rows_of(start_m, bm), result);
+        b.finish()
+    }
+
     /// A kernel taking `x: &f16[S, 4]`, `y: &f16[S, 4]`, `n: i32`, `scale: f32`,
     /// `flag: bool`: for argument checking (the body does nothing).
     pub fn signature() -> Kernel {
@@ -645,6 +804,49 @@ fn dot_of_f16_and_bf16_tiles_matches_reference() {
         // Exact products summed in f64 then rounded once to f32: within f32 rounding.
         let err = rel_error(&out, &expected);
         assert!(err < 1e-7, "{dtype} dot relative error {err}");
+    }
+}
+
+#[test]
+fn attention_matches_reference() {
+    let (batch, heads, seq, d) = (1, 2, 200, 64);
+    let scale = 1.0 / (d as f64).sqrt();
+    for causal in [false, true] {
+        let kernel = kernels::attention(d as u32, 64, 32, causal);
+        let mut rng = Rng::new(4);
+        let shape = [batch, heads, seq, d];
+        let (q, k, v) = (
+            rng.f16_tensor(&shape),
+            rng.f16_tensor(&shape),
+            rng.f16_tensor(&shape),
+        );
+        let expected = reference::attention(
+            &q.data.to_f64(),
+            &k.data.to_f64(),
+            &v.data.to_f64(),
+            batch,
+            heads,
+            seq,
+            d,
+            scale,
+            causal,
+        );
+        let count = shape.iter().product();
+        let mut args = [
+            ArgValue::Tensor(q),
+            ArgValue::Tensor(k),
+            ArgValue::Tensor(v),
+            zeros(TensorData::F16(vec![f16::NAN; count]), &shape),
+            ArgValue::Float(scale),
+        ];
+        run_ok(&kernel, &mut args);
+        let out = tensor(&args[3]).data.to_f64();
+        // f16 rounding of p and of the output bound the error.
+        let err = rel_error(&out, &expected);
+        assert!(
+            err < 5e-3,
+            "attention (causal: {causal}) relative error {err}"
+        );
     }
 }
 
