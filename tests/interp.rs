@@ -433,6 +433,51 @@ mod kernels {
         b.finish()
     }
 
+    /// `out = op(x)` element-wise over `[N]`.
+    pub fn unary(op: UnaryOp, dtype: DType, n: u32) -> Kernel {
+        let mut b = Builder::new(op.name());
+        let x = b.tensor("x", dtype, vec![Dim::Const(n)], false);
+        let out = b.tensor("out", dtype, vec![Dim::Const(n)], true);
+        b.grid(vec![GridExpr::Const(1)]);
+        let zero = b.i32(0);
+        let xs = b.load(x, vec![range(zero, n)], ConstValue::Int(0));
+        let r = b.unary(op, xs);
+        b.store(out, vec![range(zero, n)], r);
+        b.finish()
+    }
+
+    /// On a `[gx, gy]` grid, each program stores
+    /// `program_id(0) + 10 * program_id(1) + 100 * num_programs(0) + 1000 * num_programs(1)`
+    /// at `out[program_id(1), program_id(0)]`.
+    pub fn grid_ids() -> Kernel {
+        let mut b = Builder::new("grid_ids");
+        let (y, x) = (b.symbol("Y"), b.symbol("X"));
+        let out = b.tensor("out", DType::I32, vec![y, x], true);
+        b.grid(vec![GridExpr::Sym(1), GridExpr::Sym(0)]);
+        let (px, py) = (b.program_id(0), b.program_id(1));
+        let i32_ty = Type::Scalar(DType::I32);
+        let nx = b.op(InstData::NumPrograms { axis: 0 }, i32_ty.clone());
+        let ny = b.op(InstData::NumPrograms { axis: 1 }, i32_ty);
+        let mut total = px;
+        for (value, weight) in [(py, 10), (nx, 100), (ny, 1000)] {
+            let w = b.i32(weight);
+            let term = b.binary(BinaryOp::Mul, value, w);
+            total = b.binary(BinaryOp::Add, total, term);
+        }
+        b.store(out, vec![SliceDim::Index(py), SliceDim::Index(px)], total);
+        b.finish()
+    }
+
+    /// Stores into a tensor declared read-only (`&`, not `&mut`).
+    pub fn store_to_read_only() -> Kernel {
+        let mut b = Builder::new("store_to_read_only");
+        let x = b.tensor("x", DType::I32, vec![Dim::Const(1)], false);
+        b.grid(vec![GridExpr::Const(1)]);
+        let zero = b.i32(0);
+        b.store(x, vec![SliceDim::Index(zero)], zero);
+        b.finish()
+    }
+
     /// `out[0] = reduce(x)` over `x[N]`.
     pub fn reduce(op: ReduceOp, dtype: DType, n: u32) -> Kernel {
         let mut b = Builder::new(op.name());
@@ -969,6 +1014,67 @@ fn f16_arithmetic_rounds_after_each_op() {
         tensor(&args[2]).data.to_f64(),
         [1.0, 1.0 + 1.0 / 512.0, 2048.0, f64::INFINITY]
     );
+}
+
+#[test]
+fn bf16_arithmetic_rounds_after_each_op() {
+    use tilec::ir::{BinaryOp, DType};
+    let bf16s = |xs: &[f32]| {
+        ArgValue::Tensor(HostTensor::new(
+            vec![xs.len()],
+            TensorData::BF16(xs.iter().map(|&x| bf16::from_f32(x)).collect()),
+        ))
+    };
+    let kernel = kernels::binary(BinaryOp::Add, DType::BF16, 2);
+    let mut args = [
+        bf16s(&[1.0, 1.0]),
+        bf16s(&[1.0 / 256.0, 3.0 / 256.0]),
+        bf16s(&[0.0, 0.0]),
+    ];
+    run_ok(&kernel, &mut args);
+    // bf16 spacing at 1 is 2^-7: both sums are ties, rounded to the even neighbour.
+    assert_eq!(tensor(&args[2]).data.to_f64(), [1.0, 1.0 + 1.0 / 64.0]);
+}
+
+#[test]
+fn unary_ops_compute_in_f32_and_round() {
+    use tilec::ir::{DType, UnaryOp};
+    let inputs = [1.0f32, 0.5, 2.0, 3.0];
+    for (op, f) in [
+        (UnaryOp::Exp, f32::exp as fn(f32) -> f32),
+        (UnaryOp::Log2, f32::log2),
+        (UnaryOp::Sqrt, f32::sqrt),
+        (UnaryOp::Rsqrt, |x: f32| 1.0 / x.sqrt()),
+        (UnaryOp::Neg, |x: f32| -x),
+    ] {
+        let kernel = kernels::unary(op, DType::F16, 4);
+        let mut args = [
+            ArgValue::Tensor(f16s(&inputs)),
+            zeros(TensorData::F16(vec![f16::ZERO; 4]), &[4]),
+        ];
+        run_ok(&kernel, &mut args);
+        let expected: Vec<f16> = inputs.iter().map(|&x| f16::from_f32(f(x))).collect();
+        assert_eq!(tensor(&args[1]).data, TensorData::F16(expected), "{op}");
+    }
+}
+
+#[test]
+fn program_ids_and_grid_extents() {
+    let kernel = kernels::grid_ids();
+    let mut args = [zeros(TensorData::I32(vec![0; 6]), &[2, 3])];
+    run_ok(&kernel, &mut args);
+    let expected: Vec<i32> = (0..2)
+        .flat_map(|y| (0..3).map(move |x| x + 10 * y + 100 * 3 + 1000 * 2))
+        .collect();
+    assert_eq!(tensor(&args[0]).data, TensorData::I32(expected));
+}
+
+#[test]
+fn store_to_read_only_tensor_fails() {
+    let kernel = kernels::store_to_read_only();
+    let mut args = [zeros(TensorData::I32(vec![0]), &[1])];
+    let message = runtime_error(&kernel, &mut args);
+    assert!(message.contains("read-only"), "{message}");
 }
 
 #[test]
