@@ -7,6 +7,16 @@
 //!
 //! Programs are numbered with grid axis 0 fastest: `id = x + gx * (y + gy * z)`.
 //!
+//! Semantics where the language leaves the reference a choice (details in `ops.rs`):
+//! * f16/bf16 element-wise results are computed in f32 and rounded once to the dtype; ints
+//!   wrap; integer `div`/`rem` by zero is [`InterpError::Runtime`].
+//! * `dot`: exact products summed in f64 with `acc`, rounded once to f32.
+//! * `reduce_sum` of floats accumulates in f32 (f16/bf16: rounded once at the end).
+//! * `min`/`max`, element-wise and reduced, return NaN if any operand is NaN.
+//! * `load` gives `fill` (rounded to the dtype) to every element with any index, scalar
+//!   indices included, outside `[0, size)`; `store` skips such elements.
+//! * `for` with `step <= 0` is [`InterpError::Runtime`]; `convert_layout` is the identity.
+//!
 //! Memory model. Correct kernels have programs write disjoint elements; the interpreter stays
 //! deterministic when they do not:
 //! * Usually every program reads the tensors as they were when `run` was called, and buffers
