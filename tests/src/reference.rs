@@ -105,24 +105,25 @@ pub fn attention(
         );
         let out = &mut out[bh * matrix..][..matrix];
         for i in 0..seq {
+            let q_row = &q[i * head_dim..][..head_dim];
             let visible = if causal { i + 1 } else { seq };
             let scores: Vec<f64> = (0..visible)
-                .map(|j| {
-                    let dot: f64 = (0..head_dim)
-                        .map(|d| q[i * head_dim + d] * k[j * head_dim + d])
-                        .sum();
-                    dot * scale
-                })
+                .map(|j| scale * dot(q_row, &k[j * head_dim..][..head_dim]))
                 .collect();
             let weights = softmax_row(&scores);
+            let out_row = &mut out[i * head_dim..][..head_dim];
             for (j, w) in weights.iter().enumerate() {
-                for d in 0..head_dim {
-                    out[i * head_dim + d] += w * v[j * head_dim + d];
+                for (o, v) in out_row.iter_mut().zip(&v[j * head_dim..][..head_dim]) {
+                    *o += w * v;
                 }
             }
         }
     }
     out
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// A small seeded generator (splitmix64): reproducible test inputs without an extra crate.
