@@ -468,6 +468,22 @@ mod kernels {
         b.finish()
     }
 
+    /// Program `p` of `N` stores `1 / (p % 4 - 1)` into `out[p]`: programs 1, 5, 9, ...
+    /// divide by zero.
+    pub fn failing_programs() -> Kernel {
+        let mut b = Builder::new("failing_programs");
+        let n = b.symbol("N");
+        let out = b.tensor("out", DType::I32, vec![n], true);
+        b.grid(vec![GridExpr::Sym(0)]);
+        let pid = b.program_id(0);
+        let (one, four) = (b.i32(1), b.i32(4));
+        let phase = b.binary(BinaryOp::Rem, pid, four);
+        let divisor = b.binary(BinaryOp::Sub, phase, one);
+        let q = b.binary(BinaryOp::Div, one, divisor);
+        b.store(out, vec![SliceDim::Index(pid)], q);
+        b.finish()
+    }
+
     /// Stores into a tensor declared read-only (`&`, not `&mut`).
     pub fn store_to_read_only() -> Kernel {
         let mut b = Builder::new("store_to_read_only");
@@ -1067,6 +1083,16 @@ fn program_ids_and_grid_extents() {
         .flat_map(|y| (0..3).map(move |x| x + 10 * y + 100 * 3 + 1000 * 2))
         .collect();
     assert_eq!(tensor(&args[0]).data, TensorData::I32(expected));
+}
+
+#[test]
+fn the_lowest_failing_program_is_reported_and_nothing_is_stored() {
+    let kernel = kernels::failing_programs();
+    let mut args = [zeros(TensorData::I32(vec![7; 64]), &[64])];
+    let message = runtime_error(&kernel, &mut args);
+    assert!(message.starts_with("program (1, 0, 0):"), "{message}");
+    assert!(message.contains("division by zero"), "{message}");
+    assert_eq!(tensor(&args[0]).data, TensorData::I32(vec![7; 64]));
 }
 
 #[test]

@@ -197,6 +197,8 @@ mod tests {
         // With one query row per head and causal masking, the first row attends only to v[0].
         let out = attention(&[1.0, 1.0], &[1.0, 2.0], &[3.0, 4.0], 1, 1, 2, 1, 1.0, true);
         assert_eq!(out[0], 3.0);
+        let ln = layernorm(&[1.0, 3.0, 5.0, 7.0], &[1.0, 2.0], &[0.0, 1.0], 2, 2, 0.0);
+        assert_eq!(ln, [-1.0, 3.0, -1.0, 3.0]);
         assert_eq!(rel_error(&[1.0, f64::NAN], &[1.0, 1.0]), f64::INFINITY);
         let uniform = Rng::new(7).uniform_vec(1000);
         assert!(uniform.iter().all(|x| (-1.0..1.0).contains(x)));
