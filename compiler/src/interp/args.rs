@@ -52,14 +52,14 @@ pub fn bind(kernel: &Kernel, args: &[ArgValue]) -> Result<Bound, InterpError> {
                 Some(tile) => params.push(Binding::Scalar(tile)),
                 None => {
                     return bad(format!(
-                        "parameter `{name}` is a {dtype} scalar, got {}",
+                        "parameter `{name}`: expected {dtype} scalar, got {}",
                         describe_arg(arg)
                     ))
                 }
             },
             (ty, arg) => {
                 return bad(format!(
-                    "parameter `{name}` has type {}, got {}",
+                    "parameter `{name}`: expected {}, got {}",
                     describe_type(ty),
                     describe_arg(arg)
                 ))
@@ -89,13 +89,13 @@ fn check_tensor(
     let dtype = t.data.dtype();
     if dtype != ty.dtype {
         return bad(format!(
-            "parameter `{name}` is a {} tensor, got a {dtype} tensor",
+            "parameter `{name}`: expected {} tensor, got {dtype} tensor",
             ty.dtype
         ));
     }
     if t.shape.len() != ty.dims.len() {
         return bad(format!(
-            "parameter `{name}` is a rank-{} tensor, got shape {:?}",
+            "parameter `{name}`: expected a rank-{} tensor, got shape {:?}",
             ty.dims.len(),
             t.shape
         ));
@@ -103,7 +103,7 @@ fn check_tensor(
     let elements = t.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     if elements != Some(t.data_len()) {
         return bad(format!(
-            "argument `{name}` has shape {:?} but {} elements",
+            "parameter `{name}`: the argument has shape {:?} but {} elements",
             t.shape,
             t.data_len()
         ));
@@ -112,13 +112,13 @@ fn check_tensor(
         // Sizes are i32 in the kernel (`dim` and shape symbols are i32 scalars).
         if size > i32::MAX as usize {
             return bad(format!(
-                "argument `{name}` dimension {d} ({size}) exceeds i32"
+                "parameter `{name}`: dimension {d} ({size}) exceeds the i32 range"
             ));
         }
         match *dim {
             Dim::Const(c) if c as usize != size => {
                 return bad(format!(
-                    "parameter `{name}` needs size {c} in dimension {d}, got shape {:?}",
+                    "parameter `{name}`: expected size {c} in dimension {d}, got shape {:?}",
                     t.shape
                 ))
             }
@@ -160,10 +160,10 @@ fn scalar(dtype: DType, arg: &ArgValue) -> Option<Tile> {
 
 fn describe_arg(arg: &ArgValue) -> String {
     match arg {
-        ArgValue::Tensor(t) => format!("a {} tensor of shape {:?}", t.data.dtype(), t.shape),
-        ArgValue::Float(f) => format!("the float {f}"),
-        ArgValue::Int(i) => format!("the integer {i}"),
-        ArgValue::Bool(b) => format!("the bool {b}"),
+        ArgValue::Tensor(t) => format!("{} tensor of shape {:?}", t.data.dtype(), t.shape),
+        ArgValue::Float(f) => format!("float {f:?}"),
+        ArgValue::Int(i) => format!("integer {i}"),
+        ArgValue::Bool(b) => format!("bool {b}"),
     }
 }
 

@@ -57,12 +57,8 @@ impl<'a> Program<'a> {
             |e| InterpError::Runtime(format!("program ({x}, {y}, {z}): {}", message_of(e)));
         match self.exec_block(self.kernel.entry).map_err(in_program)? {
             Flow::Return => Ok(()),
-            Flow::Yield(_) => Err(in_program(self.error("the kernel body ends in yield"))),
+            Flow::Yield(_) => Err(in_program(runtime("the kernel body ends in yield"))),
         }
-    }
-
-    fn error(&self, message: impl std::fmt::Display) -> InterpError {
-        InterpError::Runtime(message.to_string())
     }
 
     fn set(&mut self, v: Value, value: RtValue) {
@@ -73,20 +69,20 @@ impl<'a> Program<'a> {
         self.values
             .get(v.index())
             .and_then(Option::as_ref)
-            .ok_or_else(|| self.error(format!("{v} is used before it is defined")))
+            .ok_or_else(|| runtime(format!("{v} is used before it is defined")))
     }
 
     fn tile(&self, v: Value) -> Result<&Rc<Tile>, InterpError> {
         match self.get(v)? {
             RtValue::Tile(t) => Ok(t),
-            RtValue::Tensor(_) => Err(self.error(format!("{v} is a tensor, not a tile"))),
+            RtValue::Tensor(_) => Err(runtime(format!("{v} is a tensor, not a tile"))),
         }
     }
 
     fn tensor(&self, v: Value) -> Result<usize, InterpError> {
         match self.get(v)? {
             RtValue::Tensor(arg) => Ok(*arg),
-            RtValue::Tile(_) => Err(self.error(format!("{v} is not a tensor"))),
+            RtValue::Tile(_) => Err(runtime(format!("{v} is not a tensor"))),
         }
     }
 
@@ -135,31 +131,31 @@ impl<'a> Program<'a> {
                     value,
                 } => self
                     .exec_store(*tensor, dims, *value)
-                    .map_err(|e| self.error(format!("{inst} (store): {}", message_of(e))))?,
+                    .map_err(|e| runtime(format!("{inst} (store): {}", message_of(e))))?,
                 data => {
                     let tile = self.exec_data(inst, data).map_err(|e| {
-                        self.error(format!("{inst} ({}): {}", data.opcode(), message_of(e)))
+                        runtime(format!("{inst} ({}): {}", data.opcode(), message_of(e)))
                     })?;
                     let result = self.single_result(inst)?;
                     self.set(result, RtValue::Tile(Rc::new(tile)));
                 }
             }
         }
-        Err(self.error(format!("{block} has no terminator")))
+        Err(runtime(format!("{block} has no terminator")))
     }
 
     /// Runs a child block that must end in `yield`, returning the yielded values.
     fn exec_child(&mut self, inst: Inst, block: Block) -> Result<Vec<RtValue>, InterpError> {
         match self.exec_block(block)? {
             Flow::Yield(values) => Ok(values),
-            Flow::Return => Err(self.error(format!("{block} of {inst} ends in return"))),
+            Flow::Return => Err(runtime(format!("{block} of {inst} ends in return"))),
         }
     }
 
     fn set_results(&mut self, inst: Inst, values: Vec<RtValue>) -> Result<(), InterpError> {
         let results = self.kernel.inst_results(inst);
         if results.len() != values.len() {
-            return Err(self.error(format!(
+            return Err(runtime(format!(
                 "{inst} has {} results but its block yields {} values",
                 results.len(),
                 values.len()
@@ -174,7 +170,10 @@ impl<'a> Program<'a> {
     fn single_result(&self, inst: Inst) -> Result<Value, InterpError> {
         match self.kernel.inst_results(inst) {
             &[v] => Ok(v),
-            other => Err(self.error(format!("{inst} has {} results, not 1", other.len()))),
+            other => Err(runtime(format!(
+                "{inst} has {} results, not 1",
+                other.len()
+            ))),
         }
     }
 
@@ -192,14 +191,18 @@ impl<'a> Program<'a> {
             self.int_scalar(step)?,
         );
         if step <= 0 {
-            return Err(self.error(format!("{inst} (for): step {step} is not positive")));
+            return Err(runtime(format!(
+                "{inst} (for): step {step} is not positive"
+            )));
         }
         let params = &self.kernel.blocks[body].params;
         let Some((&iv_param, carried_params)) = params.split_first() else {
-            return Err(self.error(format!("{body} of {inst} has no induction variable")));
+            return Err(runtime(format!(
+                "{body} of {inst} has no induction variable"
+            )));
         };
         if carried_params.len() != init.len() {
-            return Err(self.error(format!(
+            return Err(runtime(format!(
                 "{inst} (for) carries {} values into a body with {} parameters",
                 init.len(),
                 params.len()
@@ -221,7 +224,7 @@ impl<'a> Program<'a> {
             }
             carried = self.exec_child(inst, body)?;
             if carried.len() != carried_params.len() {
-                return Err(self.error(format!(
+                return Err(runtime(format!(
                     "{body} of {inst} yields {} values for {} carried values",
                     carried.len(),
                     carried_params.len()
@@ -275,7 +278,7 @@ impl<'a> Program<'a> {
         match ty {
             Type::Scalar(d) => Ok((*d, &[])),
             Type::Tile(t) => Ok((t.dtype, &t.shape)),
-            Type::Tensor(_) => Err(self.error(format!("{inst} has a tensor result"))),
+            Type::Tensor(_) => Err(runtime(format!("{inst} has a tensor result"))),
         }
     }
 
@@ -360,6 +363,10 @@ impl<'a> Program<'a> {
     fn grid_axis(&self, per_axis: [i64; 3], axis: u8, default: i64) -> i64 {
         per_axis.get(axis as usize).copied().unwrap_or(default)
     }
+}
+
+fn runtime(message: impl std::fmt::Display) -> InterpError {
+    InterpError::Runtime(message.to_string())
 }
 
 /// The text of an error, without its variant (the caller adds context).

@@ -139,10 +139,11 @@ pub fn slice_offsets(
         let along: Vec<Option<usize>> = (0..len as i64)
             .map(|k| in_bounds(start.saturating_add(k), shape[d]).map(|i| i * strides[d]))
             .collect();
-        offsets = offsets
-            .iter()
-            .flat_map(|o| along.iter().map(move |a| o.zip(*a).map(|(o, a)| o + a)))
-            .collect();
+        let mut next = Vec::with_capacity(offsets.len() * along.len());
+        for o in offsets {
+            next.extend(along.iter().map(|a| o.zip(*a).map(|(o, a)| o + a)));
+        }
+        offsets = next;
     }
     Ok((offsets, tile_shape))
 }

@@ -7,6 +7,16 @@
 //!
 //! Programs are numbered with grid axis 0 fastest: `id = x + gx * (y + gy * z)`.
 //!
+//! Semantics where the language leaves the reference a choice (details in `ops.rs`):
+//! * f16/bf16 element-wise results are computed in f32 and rounded once to the dtype; ints
+//!   wrap; integer `div`/`rem` by zero is [`InterpError::Runtime`].
+//! * `dot`: exact products summed in f64 with `acc`, rounded once to f32.
+//! * `reduce_sum` of floats accumulates in f32 (f16/bf16: rounded once at the end).
+//! * `min`/`max`, element-wise and reduced, return NaN if any operand is NaN.
+//! * `load` gives `fill` (rounded to the dtype) to every element with any index, scalar
+//!   indices included, outside `[0, size)`; `store` skips such elements.
+//! * `for` with `step <= 0` is [`InterpError::Runtime`]; `convert_layout` is the identity.
+//!
 //! Memory model. Correct kernels have programs write disjoint elements; the interpreter stays
 //! deterministic when they do not:
 //! * Usually every program reads the tensors as they were when `run` was called, and buffers
@@ -16,7 +26,8 @@
 //!   one after another in program order and stores are written at once, so a program sees its
 //!   own earlier stores and those of lower program ids.
 //!
-//! On error, tensors may have been partly written (in the in-place mode only).
+//! On error, the error of the lowest failing program id is returned; tensors are unchanged,
+//! except in the in-place mode, where the programs before it have written theirs.
 
 mod args;
 mod exec;
@@ -146,17 +157,19 @@ pub fn run(kernel: &Kernel, args: &mut [ArgValue]) -> Result<(), InterpError> {
         return Ok(());
     }
     let shared: &[ArgValue] = args;
-    let per_program: Vec<Vec<memory::StoreRecord>> = (0..program_count)
+    // Every program runs to the end even if another fails, so the error reported is always
+    // that of the lowest failing program id, whatever the thread timing.
+    let per_program: Vec<Result<Vec<memory::StoreRecord>, InterpError>> = (0..program_count)
         .into_par_iter()
         .map(|id| {
             let mut deferred = memory::Deferred {
                 args: shared,
                 stores: Vec::new(),
             };
-            run_one(id, &mut deferred)?;
-            Ok(deferred.stores)
+            run_one(id, &mut deferred).map(|()| deferred.stores)
         })
-        .collect::<Result<_, InterpError>>()?;
+        .collect();
+    let per_program = per_program.into_iter().collect::<Result<Vec<_>, _>>()?;
     for record in per_program.iter().flatten() {
         memory::apply_store(args, record.arg, &record.offsets, &record.values);
     }

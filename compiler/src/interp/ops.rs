@@ -213,12 +213,14 @@ pub fn row_major_strides(shape: &[u32]) -> Vec<usize> {
 /// For every element of a tile of `shape` (row-major), `sum(index[d] * strides[d])`: the
 /// position to read in a source tile. Stride 0 repeats a source element along a dimension.
 pub fn strided_index(shape: &[u32], strides: &[usize]) -> Vec<usize> {
+    // Expand one dimension at a time; the cartesian product comes out row-major.
     let mut index = vec![0usize];
     for (&extent, &stride) in shape.iter().zip(strides) {
-        index = index
-            .iter()
-            .flat_map(|&base| (0..extent as usize).map(move |i| base + i * stride))
-            .collect();
+        let mut next = Vec::with_capacity(index.len() * extent as usize);
+        for base in index {
+            next.extend((0..extent as usize).map(|i| base + i * stride));
+        }
+        index = next;
     }
     index
 }
@@ -374,6 +376,8 @@ pub fn dot(a: &Tile, b: &Tile, acc: &Tile) -> Result<Tile, InterpError> {
         a.shape[1] as usize,
         b.shape[1] as usize,
     );
+    // Widen b once rather than once per row of a.
+    let y: Vec<f64> = y.iter().map(|&v| v as f64).collect();
     let mut out = Vec::with_capacity(m * n);
     let mut row = vec![0f64; n];
     for i in 0..m {
@@ -384,7 +388,7 @@ pub fn dot(a: &Tile, b: &Tile, acc: &Tile) -> Result<Tile, InterpError> {
         for kk in 0..k {
             let a_ik = x[i * k + kk] as f64;
             for (r, &b_kj) in row.iter_mut().zip(&y[kk * n..][..n]) {
-                *r += a_ik * b_kj as f64;
+                *r += a_ik * b_kj;
             }
         }
         out.extend(row.iter().map(|&r| r as f32));
