@@ -15,5 +15,6 @@ pub mod diagnostics;
 pub mod driver;
 pub mod interp;
 pub mod ir;
+pub mod reference;
 pub mod sema;
 pub mod syntax;

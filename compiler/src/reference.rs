@@ -5,7 +5,7 @@
 //! f64 results; every layout is row-major. They are written for clarity, not speed: naive
 //! loops, no blocking, no online softmax, so that they are easy to trust.
 
-use tilec::interp::{HostTensor, TensorData};
+use crate::interp::{HostTensor, TensorData};
 
 /// The elements of a tensor as f64 (exact for every float dtype).
 pub fn to_f64(t: &HostTensor) -> Vec<f64> {
