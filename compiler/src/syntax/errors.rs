@@ -172,7 +172,11 @@ struct Expected(Vec<String>);
 
 impl Expected {
     fn new(raw: &[String]) -> Self {
-        Expected(raw.iter().map(|s| s.trim_matches('"').to_string()).collect())
+        Expected(
+            raw.iter()
+                .map(|s| s.trim_matches('"').to_string())
+                .collect(),
+        )
     }
     fn has(&self, terminal: &str) -> bool {
         self.0.iter().any(|s| s == terminal)

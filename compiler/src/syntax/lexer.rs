@@ -321,7 +321,10 @@ fn quoted_text_end(source: &str, start: usize) -> Option<usize> {
         return None;
     }
     let rest = &source.as_bytes()[start + 1..];
-    let len = rest.iter().take_while(|&&b| b != b'\n').position(|&b| b == quote)?;
+    let len = rest
+        .iter()
+        .take_while(|&&b| b != b'\n')
+        .position(|&b| b == quote)?;
     Some(start + 1 + len + 1)
 }
 
@@ -331,7 +334,11 @@ fn lex_error_diagnostic(source: &str, kind: LexError, span: Span) -> Diagnostic 
         LexError::UnknownCharacter => {
             let ch = text.chars().next().unwrap_or('\u{FFFD}');
             if ch == '"' || ch == '\'' {
-                let what = if text.len() > 1 { "string literal" } else { "quote" };
+                let what = if text.len() > 1 {
+                    "string literal"
+                } else {
+                    "quote"
+                };
                 return Diagnostic::error(
                     "tilec::unknown_character",
                     format!("unexpected {what}"),
@@ -348,9 +355,9 @@ fn lex_error_diagnostic(source: &str, kind: LexError, span: Span) -> Diagnostic 
             let next = source.as_bytes().get(span.end).copied();
             let help = match ch {
                 '#' => Some("comments start with `//`".into()),
-                '.' if next.is_some_and(|b| b.is_ascii_digit()) => Some(
-                    "a float literal needs a digit before the `.`: write `0.` in front".into(),
-                ),
+                '.' if next.is_some_and(|b| b.is_ascii_digit()) => {
+                    Some("a float literal needs a digit before the `.`: write `0.` in front".into())
+                }
                 '.' => Some("`.` is not an operator; slices use `..` or `start ..+ len`".into()),
                 '|' => Some("logical or is `||`".into()),
                 '^' => Some("there is no xor or power operator".into()),
