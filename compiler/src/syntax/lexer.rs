@@ -22,6 +22,7 @@ pub enum LexError {
     IntTooLarge,
     MalformedExponent,
     FloatTooLarge,
+    HexWithoutDigits,
 }
 
 /// A token. Keywords and dtype names are their own variants; the parser (grammar.lalrpop)
@@ -37,7 +38,7 @@ pub enum Token<'src> {
     #[regex("[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice())]
     Ident(&'src str),
     #[regex("[0-9][0-9_]*", |lex| parse_int(lex.slice(), 10))]
-    #[regex("0[xX][0-9a-fA-F_]+", |lex| parse_int(&lex.slice()[2..], 16))]
+    #[regex("0[xX][0-9a-fA-F_]*", |lex| parse_int(&lex.slice()[2..], 16))]
     Int(i64),
     #[regex(r"[0-9][0-9_]*\.[0-9][0-9_]*", |lex| parse_float(lex.slice()))]
     #[regex(r"[0-9][0-9_]*(\.[0-9][0-9_]*)?[eE][+-]?[0-9][0-9_]*", |lex| parse_float(lex.slice()))]
@@ -168,8 +169,7 @@ fn malformed_exponent<'src>(_: &mut logos::Lexer<'src, Token<'src>>) -> Result<(
 fn parse_int(digits: &str, radix: u32) -> Result<i64, LexError> {
     let cleaned: String = digits.chars().filter(|&c| c != '_').collect();
     if cleaned.is_empty() {
-        // `0x_`: no digits at all; reported like any other literal we cannot read.
-        return Err(LexError::IntTooLarge);
+        return Err(LexError::HexWithoutDigits);
     }
     i64::from_str_radix(&cleaned, radix).map_err(|_| LexError::IntTooLarge)
 }
@@ -399,6 +399,13 @@ fn lex_error_diagnostic(source: &str, kind: LexError, span: Span) -> Diagnostic 
             "the exponent has no digits",
         )
         .with_help("write the exponent's digits, e.g. `1e-3`"),
+        LexError::HexWithoutDigits => Diagnostic::error(
+            "tilec::malformed_int",
+            "hexadecimal literal has no digits",
+            span,
+            "expected hexadecimal digits after `0x`",
+        )
+        .with_help("write e.g. `0x1F`"),
         LexError::FloatTooLarge => Diagnostic::error(
             "tilec::float_literal_too_large",
             "float literal is too large",

@@ -493,3 +493,8 @@ check_error!(
     error_expression_too_long,
     in_kernel(&format!("let a = 1{};", " + 1".repeat(200)))
 );
+check!(
+    slices_without_spaces,
+    in_kernel("let a = load(q[0..+4, ..]); let b = load(q[i, 0x1_0..+N]);")
+);
+check_error!(error_hex_without_digits, in_kernel("let a = 0x_;"));
