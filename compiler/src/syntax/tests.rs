@@ -498,3 +498,11 @@ check!(
     in_kernel("let a = load(q[0..+4, ..]); let b = load(q[i, 0x1_0..+N]);")
 );
 check_error!(error_hex_without_digits, in_kernel("let a = 0x_;"));
+check_error!(
+    error_recovery_reports_independent_mistakes,
+    in_kernel("let a = 1 2;\nlet b = f(1, 2 3);\nlet c = 3;\nlet d = x < y < z;")
+);
+check_error!(
+    error_recovery_stops_after_unbalanced_skip,
+    in_kernel("if x = 1 { y = 2; } z = 3;\nlet w = 1 2;")
+);
