@@ -65,7 +65,11 @@ fn check(path: &Path) -> Vec<Kernel> {
     for kernel in &kernels {
         if let Err(errors) = verify(kernel) {
             let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            panic!("{name}: @{} does not verify:\n{}", kernel.name, list.join("\n"));
+            panic!(
+                "{name}: @{} does not verify:\n{}",
+                kernel.name,
+                list.join("\n")
+            );
         }
     }
     let printed = print_module(&kernels);
@@ -75,7 +79,11 @@ fn check(path: &Path) -> Vec<Kernel> {
         "{name}: the print differs from the (canonical) input"
     );
     let reread = parse_module(&printed).unwrap_or_else(|e| panic!("{name}, printed:{e}"));
-    assert_eq!(print_module(&reread), printed, "{name}: print(parse(print)) changed");
+    assert_eq!(
+        print_module(&reread),
+        printed,
+        "{name}: print(parse(print)) changed"
+    );
     kernels
 }
 
@@ -89,7 +97,11 @@ fn valid_kernels_round_trip() {
 }
 
 /// Opcode names and layout kinds used anywhere in `kernel`.
-fn collect_coverage(kernel: &Kernel, opcodes: &mut BTreeSet<String>, layouts: &mut BTreeSet<String>) {
+fn collect_coverage(
+    kernel: &Kernel,
+    opcodes: &mut BTreeSet<String>,
+    layouts: &mut BTreeSet<String>,
+) {
     kernel.walk_insts(kernel.entry, &mut |inst| {
         opcodes.insert(kernel.insts[inst].opcode().to_string());
     });
@@ -122,9 +134,25 @@ fn valid_corpus_covers_every_opcode_and_layout() {
         }
     }
     let mut expected: BTreeSet<String> = [
-        "const", "program_id", "num_programs", "dim", "select", "cast", "splat", "broadcast",
-        "expand_dims", "iota", "dot", "transpose", "load", "store", "convert_layout", "for",
-        "if", "yield", "return",
+        "const",
+        "program_id",
+        "num_programs",
+        "dim",
+        "select",
+        "cast",
+        "splat",
+        "broadcast",
+        "expand_dims",
+        "iota",
+        "dot",
+        "transpose",
+        "load",
+        "store",
+        "convert_layout",
+        "for",
+        "if",
+        "yield",
+        "return",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -135,10 +163,16 @@ fn valid_corpus_covers_every_opcode_and_layout() {
     let names = names.chain(ReduceOp::ALL.iter().map(|op| op.name()));
     expected.extend(names.map(str::to_string));
     let missing: Vec<&String> = expected.difference(&opcodes).collect();
-    assert!(missing.is_empty(), "opcodes missing from tests/ir: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "opcodes missing from tests/ir: {missing:?}"
+    );
     let all_layouts = ["blocked", "dot_op", "mma", "shared", "slice"];
     assert_eq!(layouts, all_layouts.iter().map(|s| s.to_string()).collect());
-    assert!(kernel_count > tir_files(&ir_dir()).len(), "some file must hold several kernels");
+    assert!(
+        kernel_count > tir_files(&ir_dir()).len(),
+        "some file must hold several kernels"
+    );
 }
 
 /// The verifier's errors for one kernel, one per line.
@@ -250,7 +284,13 @@ fn builder_made_breakage() {
     });
     let out = k.params[0].value;
     let entry = k.entry;
-    let dim = k.create_inst(InstData::Dim { tensor: out, dim: 0 }, &[tensor]);
+    let dim = k.create_inst(
+        InstData::Dim {
+            tensor: out,
+            dim: 0,
+        },
+        &[tensor],
+    );
     k.blocks[entry].insts.insert(0, dim);
     k.inst_block[dim] = Some(entry);
     cases.push(("entry parameters and a tensor result", k));
@@ -270,7 +310,7 @@ fn repeated_names_are_disambiguated() {
     let x = k.add_param("x", Type::Scalar(DType::I32));
     k.grid = vec![tilec::ir::GridExpr::Const(1)];
     let entry = k.entry;
-    let mut add = |k: &mut Kernel, name: Option<&str>| {
+    let add = |k: &mut Kernel, name: Option<&str>| {
         let inst = k.append_inst(
             entry,
             InstData::Binary {
@@ -284,7 +324,16 @@ fn repeated_names_are_disambiguated() {
             k.set_name(v, name);
         }
     };
-    for name in [Some("acc"), Some("acc.1"), None, Some("acc"), Some("x"), Some("acc"), Some("b c"), None] {
+    for name in [
+        Some("acc"),
+        Some("acc.1"),
+        None,
+        Some("acc"),
+        Some("x"),
+        Some("acc"),
+        Some("b c"),
+        None,
+    ] {
         add(&mut k, name);
     }
     k.append_inst(entry, InstData::Return, &[]);
@@ -306,7 +355,10 @@ kernel @k() // trailing comment
 }
 ";
     let canonical = "kernel @k()\n    grid [1]\n{\n    return\n}\n";
-    assert_eq!(print_kernel(&parse_kernel(commented).expect("parses")), canonical);
+    assert_eq!(
+        print_kernel(&parse_kernel(commented).expect("parses")),
+        canonical
+    );
 }
 
 #[test]
@@ -348,7 +400,10 @@ fn reader_errors() {
             Ok(_) => "parses".to_string(),
             Err(e) => e.to_string(),
         };
-        report.push(format!("{} => {outcome}", body.trim_end().replace('\n', "⏎")));
+        report.push(format!(
+            "{} => {outcome}",
+            body.trim_end().replace('\n', "⏎")
+        ));
     }
     let others = [
         "kernel k() grid [1] { return }",
@@ -372,19 +427,29 @@ fn reader_errors() {
 #[test]
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let depth = 10_000;
-    let grid = format!("kernel @k() grid [{}1{}] {{ return }}", "(".repeat(depth), ")".repeat(depth));
+    let grid = format!(
+        "kernel @k() grid [{}1{}] {{ return }}",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
     assert!(parse_kernel(&grid).unwrap_err().message.contains("nesting"));
     let layout = format!(
         "kernel @k() grid [1] {{ %a = iota axis 0 : tile<i32, [4], {}#mma<v2, wpc = [1, 1]>{}> return }}",
         "#slice<dim = 0, ".repeat(depth),
         ">".repeat(depth)
     );
-    assert!(parse_kernel(&layout).unwrap_err().message.contains("nesting"));
+    assert!(parse_kernel(&layout)
+        .unwrap_err()
+        .message
+        .contains("nesting"));
     let blocks = format!(
         "kernel @k(%c: i1) grid [1] {{ {} return }}",
         "if %c { ".repeat(depth)
     );
-    assert!(parse_kernel(&blocks).unwrap_err().message.contains("nesting"));
+    assert!(parse_kernel(&blocks)
+        .unwrap_err()
+        .message
+        .contains("nesting"));
 }
 
 /// Reads `text`; whatever it gives must verify, print and re-read without panicking, and a
@@ -414,9 +479,45 @@ fn truncated_text_never_panics() {
 
 /// Pieces of IR text that mutations insert.
 const FRAGMENTS: &[&str] = &[
-    "%", "%0", "%x", "@", "#", "(", ")", "[", "]", "{", "}", "<", ">", ",", ":", "=", "->",
-    "..+", "-", "1", "0", "4294967296", "1e999", "nan", "tile<", "#slice<dim = 0, ", "yield",
-    "return", "for", "if", "else", "\n", " ", "//", "é", "axis", "fill", "i1", "&mut ",
+    "%",
+    "%0",
+    "%x",
+    "@",
+    "#",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "<",
+    ">",
+    ",",
+    ":",
+    "=",
+    "->",
+    "..+",
+    "-",
+    "1",
+    "0",
+    "4294967296",
+    "1e999",
+    "nan",
+    "tile<",
+    "#slice<dim = 0, ",
+    "yield",
+    "return",
+    "for",
+    "if",
+    "else",
+    "\n",
+    " ",
+    "//",
+    "é",
+    "axis",
+    "fill",
+    "i1",
+    "&mut ",
 ];
 
 #[derive(Clone, Debug)]
@@ -429,7 +530,8 @@ enum Edit {
 fn edit_strategy() -> impl Strategy<Value = Edit> {
     prop_oneof![
         (any::<usize>(), 1usize..20).prop_map(|(at, len)| Edit::Delete { at, len }),
-        (any::<usize>(), 0..FRAGMENTS.len()).prop_map(|(at, fragment)| Edit::Insert { at, fragment }),
+        (any::<usize>(), 0..FRAGMENTS.len())
+            .prop_map(|(at, fragment)| Edit::Insert { at, fragment }),
         (any::<usize>(), 1usize..60).prop_map(|(at, len)| Edit::Duplicate { at, len }),
     ]
 }

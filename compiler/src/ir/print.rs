@@ -212,7 +212,13 @@ impl<'k> Printer<'k> {
         let params: Vec<String> = k
             .params
             .iter()
-            .map(|p| format!("{}: {}", self.value_text(p.value), self.value_type_text(p.value)))
+            .map(|p| {
+                format!(
+                    "{}: {}",
+                    self.value_text(p.value),
+                    self.value_type_text(p.value)
+                )
+            })
             .collect();
         let mut out = format!("kernel @{}({})\n", k.name, params.join(", "));
         if !k.symbols.is_empty() {
@@ -337,7 +343,12 @@ impl<'k> Printer<'k> {
                 let _ = write!(out, " axis {axis}");
             }
             InstData::Load { tensor, dims, fill } => {
-                let _ = write!(out, " {}[{}] fill {fill}", v(*tensor), self.slice_text(dims));
+                let _ = write!(
+                    out,
+                    " {}[{}] fill {fill}",
+                    v(*tensor),
+                    self.slice_text(dims)
+                );
             }
             InstData::Store {
                 tensor,
