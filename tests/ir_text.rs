@@ -4,8 +4,7 @@
 //!   each file; the print must equal the file (whole-line `//` comments aside, since the
 //!   printer writes none) and must read back to the same print.
 //! * `tests/ir/invalid/*.tir`: one broken kernel per verifier invariant; the verifier's error
-//!   list is snapshotted (`snapshots/ir_text__invalid__NAME.snap`, with the input as the
-//!   snapshot's description).
+//!   list is snapshotted (`snapshots/ir_text__invalid__NAME.snap`, followed by the input).
 //! * Kernels broken through the builder, in ways the text cannot express.
 //! * Reader errors, and a fuzz test: truncated and mutated text never makes the reader, the
 //!   verifier or the printer panic.
@@ -34,6 +33,13 @@ fn tir_files(dir: &Path) -> Vec<PathBuf> {
         .filter(|path| path.extension().is_some_and(|ext| ext == "tir"))
         .collect();
     files.sort();
+    files
+}
+
+/// Every `.tir` file, valid and invalid: the material the fuzz tests cut up.
+fn all_tir_files() -> Vec<PathBuf> {
+    let mut files = tir_files(&ir_dir());
+    files.extend(tir_files(&ir_dir().join("invalid")));
     files
 }
 
@@ -195,8 +201,10 @@ fn invalid_kernels_report_every_error() {
         let text = read(&path);
         let kernel = parse_kernel(&text).unwrap_or_else(|e| panic!("{}:{e}", path.display()));
         assert!(verify(&kernel).is_err(), "{} verifies", path.display());
-        insta::with_settings!({ description => text.as_str(), omit_expression => true }, {
-            insta::assert_snapshot!(format!("invalid__{}", file_stem(&path)), error_list(&kernel));
+        // Errors first, then the input they are about, so a snapshot reads on its own.
+        let report = format!("{}\n\n---- input\n{text}", error_list(&kernel));
+        insta::with_settings!({ omit_expression => true }, {
+            insta::assert_snapshot!(format!("invalid__{}", file_stem(&path)), report);
         });
     }
 }
@@ -469,7 +477,7 @@ fn read_without_panic(text: &str) {
 
 #[test]
 fn truncated_text_never_panics() {
-    for path in tir_files(&ir_dir()) {
+    for path in all_tir_files() {
         let text = read(&path);
         for (cut, _) in text.char_indices().step_by(3) {
             read_without_panic(&text[..cut]);
@@ -574,7 +582,7 @@ proptest! {
         file in any::<prop::sample::Index>(),
         edits in prop::collection::vec(edit_strategy(), 1..6),
     ) {
-        let files = tir_files(&ir_dir());
+        let files = all_tir_files();
         let mut text = read(&files[file.index(files.len())]);
         for edit in &edits {
             text = apply(&text, edit);
