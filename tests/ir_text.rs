@@ -590,3 +590,135 @@ proptest! {
         read_without_panic(&text);
     }
 }
+
+/// A way to damage a kernel's tables; indices wrap around a little past each table's end, so
+/// dangling handles occur too.
+#[derive(Clone, Debug)]
+enum Damage {
+    Operand { inst: u32, value: u32 },
+    InsertInst { inst: u32, block: u32, at: usize },
+    RemoveInst { block: u32, at: usize },
+    ChildBlock { inst: u32, block: u32 },
+    ValueType { value: u32, ty: usize },
+    Result { inst: u32, value: u32 },
+    BlockParam { block: u32, value: u32 },
+}
+
+fn damage_strategy() -> impl Strategy<Value = Damage> {
+    let n = any::<u32>();
+    prop_oneof![
+        (n, n).prop_map(|(inst, value)| Damage::Operand { inst, value }),
+        (n, n, any::<usize>()).prop_map(|(inst, block, at)| Damage::InsertInst { inst, block, at }),
+        (n, any::<usize>()).prop_map(|(block, at)| Damage::RemoveInst { block, at }),
+        (n, n).prop_map(|(inst, block)| Damage::ChildBlock { inst, block }),
+        (n, any::<usize>()).prop_map(|(value, ty)| Damage::ValueType { value, ty }),
+        (n, n).prop_map(|(inst, value)| Damage::Result { inst, value }),
+        (n, n).prop_map(|(block, value)| Damage::BlockParam { block, value }),
+    ]
+}
+
+/// Applies `d`; true if it surely breaks an intact kernel (a second placement of an
+/// instruction, an extra block parameter or result), false if it may be harmless.
+fn damage(k: &mut Kernel, d: &Damage) -> bool {
+    use tilec::ir::{Block, Inst, Value};
+    let wrap = |x: u32, len: usize| x % (len as u32 + 2);
+    let inst = |x: u32, k: &Kernel| Inst::from_u32(wrap(x, k.insts.len()));
+    let block = |x: u32, k: &Kernel| Block::from_u32(wrap(x, k.blocks.len()));
+    let value = |x: u32, k: &Kernel| Value::from_u32(wrap(x, k.values.len()));
+    match *d {
+        Damage::Operand { inst: i, value: v } => {
+            let (i, v) = (inst(i, k), value(v, k));
+            if let Some(data) = k.insts.get_mut(i) {
+                let mut first = true;
+                data.map_args(|old| if std::mem::take(&mut first) { v } else { old });
+            }
+        }
+        Damage::InsertInst {
+            inst: i,
+            block: b,
+            at,
+        } => {
+            let (i, b) = (inst(i, k), block(b, k));
+            if let Some(data) = k.blocks.get_mut(b) {
+                let at = at % (data.insts.len() + 1);
+                data.insts.insert(at, i);
+                return true;
+            }
+        }
+        Damage::RemoveInst { block: b, at } => {
+            let b = block(b, k);
+            if let Some(data) = k.blocks.get_mut(b) {
+                if !data.insts.is_empty() {
+                    let at = at % data.insts.len();
+                    data.insts.remove(at);
+                }
+            }
+        }
+        Damage::ChildBlock { inst: i, block: b } => {
+            let (i, b) = (inst(i, k), block(b, k));
+            match k.insts.get_mut(i) {
+                Some(InstData::For { body, .. }) => *body = b,
+                Some(InstData::If { else_block, .. }) => *else_block = b,
+                _ => {}
+            }
+        }
+        Damage::ValueType { value: v, ty } => {
+            let v = value(v, k);
+            let types = [
+                Type::Scalar(DType::I32),
+                Type::Scalar(DType::F32),
+                Type::tile(DType::F32, vec![64]),
+                Type::tile(DType::I1, vec![3, 0]),
+                Type::Tensor(TensorType {
+                    dtype: DType::F16,
+                    dims: vec![tilec::ir::Dim::Sym(9)],
+                    mutable: true,
+                }),
+            ];
+            if let Some(data) = k.values.get_mut(v) {
+                data.ty = types[ty % types.len()].clone();
+            }
+        }
+        Damage::Result { inst: i, value: v } => {
+            let (i, v) = (inst(i, k), value(v, k));
+            if k.insts.is_valid(i) {
+                k.results[i].push(v);
+                return true;
+            }
+        }
+        Damage::BlockParam { block: b, value: v } => {
+            let (b, v) = (block(b, k), value(v, k));
+            if let Some(data) = k.blocks.get_mut(b) {
+                data.params.push(v);
+                return true;
+            }
+        }
+    }
+    false
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// The verifier and the printer survive (and terminate on) kernels whose tables are
+    /// inconsistent, as a buggy pass might leave them; the verifier must notice.
+    #[test]
+    fn damaged_tables_never_panic(
+        file in any::<prop::sample::Index>(),
+        damages in prop::collection::vec(damage_strategy(), 1..4),
+    ) {
+        let files = tir_files(&ir_dir());
+        let mut kernel = parse_module(&read(&files[file.index(files.len())]))
+            .expect("the valid corpus parses")
+            .remove(0);
+        for (i, d) in damages.iter().enumerate() {
+            let surely_broken = damage(&mut kernel, d);
+            let _ = print_kernel(&kernel);
+            let verdict = verify(&kernel);
+            // Later damage may repair earlier damage, so only the first is judged.
+            if i == 0 && surely_broken {
+                prop_assert!(verdict.is_err(), "{d:?} went unnoticed");
+            }
+        }
+    }
+}
