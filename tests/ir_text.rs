@@ -4,8 +4,7 @@
 //!   each file; the print must equal the file (whole-line `//` comments aside, since the
 //!   printer writes none) and must read back to the same print.
 //! * `tests/ir/invalid/*.tir`: one broken kernel per verifier invariant; the verifier's error
-//!   list is snapshotted (`snapshots/ir_text__invalid__NAME.snap`, with the input as the
-//!   snapshot's description).
+//!   list is snapshotted (`snapshots/ir_text__invalid__NAME.snap`, followed by the input).
 //! * Kernels broken through the builder, in ways the text cannot express.
 //! * Reader errors, and a fuzz test: truncated and mutated text never makes the reader, the
 //!   verifier or the printer panic.
@@ -37,6 +36,13 @@ fn tir_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Every `.tir` file, valid and invalid: the material the fuzz tests cut up.
+fn all_tir_files() -> Vec<PathBuf> {
+    let mut files = tir_files(&ir_dir());
+    files.extend(tir_files(&ir_dir().join("invalid")));
+    files
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
@@ -65,7 +71,11 @@ fn check(path: &Path) -> Vec<Kernel> {
     for kernel in &kernels {
         if let Err(errors) = verify(kernel) {
             let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            panic!("{name}: @{} does not verify:\n{}", kernel.name, list.join("\n"));
+            panic!(
+                "{name}: @{} does not verify:\n{}",
+                kernel.name,
+                list.join("\n")
+            );
         }
     }
     let printed = print_module(&kernels);
@@ -75,7 +85,11 @@ fn check(path: &Path) -> Vec<Kernel> {
         "{name}: the print differs from the (canonical) input"
     );
     let reread = parse_module(&printed).unwrap_or_else(|e| panic!("{name}, printed:{e}"));
-    assert_eq!(print_module(&reread), printed, "{name}: print(parse(print)) changed");
+    assert_eq!(
+        print_module(&reread),
+        printed,
+        "{name}: print(parse(print)) changed"
+    );
     kernels
 }
 
@@ -89,7 +103,11 @@ fn valid_kernels_round_trip() {
 }
 
 /// Opcode names and layout kinds used anywhere in `kernel`.
-fn collect_coverage(kernel: &Kernel, opcodes: &mut BTreeSet<String>, layouts: &mut BTreeSet<String>) {
+fn collect_coverage(
+    kernel: &Kernel,
+    opcodes: &mut BTreeSet<String>,
+    layouts: &mut BTreeSet<String>,
+) {
     kernel.walk_insts(kernel.entry, &mut |inst| {
         opcodes.insert(kernel.insts[inst].opcode().to_string());
     });
@@ -122,9 +140,25 @@ fn valid_corpus_covers_every_opcode_and_layout() {
         }
     }
     let mut expected: BTreeSet<String> = [
-        "const", "program_id", "num_programs", "dim", "select", "cast", "splat", "broadcast",
-        "expand_dims", "iota", "dot", "transpose", "load", "store", "convert_layout", "for",
-        "if", "yield", "return",
+        "const",
+        "program_id",
+        "num_programs",
+        "dim",
+        "select",
+        "cast",
+        "splat",
+        "broadcast",
+        "expand_dims",
+        "iota",
+        "dot",
+        "transpose",
+        "load",
+        "store",
+        "convert_layout",
+        "for",
+        "if",
+        "yield",
+        "return",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -135,10 +169,16 @@ fn valid_corpus_covers_every_opcode_and_layout() {
     let names = names.chain(ReduceOp::ALL.iter().map(|op| op.name()));
     expected.extend(names.map(str::to_string));
     let missing: Vec<&String> = expected.difference(&opcodes).collect();
-    assert!(missing.is_empty(), "opcodes missing from tests/ir: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "opcodes missing from tests/ir: {missing:?}"
+    );
     let all_layouts = ["blocked", "dot_op", "mma", "shared", "slice"];
     assert_eq!(layouts, all_layouts.iter().map(|s| s.to_string()).collect());
-    assert!(kernel_count > tir_files(&ir_dir()).len(), "some file must hold several kernels");
+    assert!(
+        kernel_count > tir_files(&ir_dir()).len(),
+        "some file must hold several kernels"
+    );
 }
 
 /// The verifier's errors for one kernel, one per line.
@@ -161,8 +201,10 @@ fn invalid_kernels_report_every_error() {
         let text = read(&path);
         let kernel = parse_kernel(&text).unwrap_or_else(|e| panic!("{}:{e}", path.display()));
         assert!(verify(&kernel).is_err(), "{} verifies", path.display());
-        insta::with_settings!({ description => text.as_str(), omit_expression => true }, {
-            insta::assert_snapshot!(format!("invalid__{}", file_stem(&path)), error_list(&kernel));
+        // Errors first, then the input they are about, so a snapshot reads on its own.
+        let report = format!("{}\n\n---- input\n{text}", error_list(&kernel));
+        insta::with_settings!({ omit_expression => true }, {
+            insta::assert_snapshot!(format!("invalid__{}", file_stem(&path)), report);
         });
     }
 }
@@ -250,7 +292,13 @@ fn builder_made_breakage() {
     });
     let out = k.params[0].value;
     let entry = k.entry;
-    let dim = k.create_inst(InstData::Dim { tensor: out, dim: 0 }, &[tensor]);
+    let dim = k.create_inst(
+        InstData::Dim {
+            tensor: out,
+            dim: 0,
+        },
+        &[tensor],
+    );
     k.blocks[entry].insts.insert(0, dim);
     k.inst_block[dim] = Some(entry);
     cases.push(("entry parameters and a tensor result", k));
@@ -270,7 +318,7 @@ fn repeated_names_are_disambiguated() {
     let x = k.add_param("x", Type::Scalar(DType::I32));
     k.grid = vec![tilec::ir::GridExpr::Const(1)];
     let entry = k.entry;
-    let mut add = |k: &mut Kernel, name: Option<&str>| {
+    let add = |k: &mut Kernel, name: Option<&str>| {
         let inst = k.append_inst(
             entry,
             InstData::Binary {
@@ -284,7 +332,16 @@ fn repeated_names_are_disambiguated() {
             k.set_name(v, name);
         }
     };
-    for name in [Some("acc"), Some("acc.1"), None, Some("acc"), Some("x"), Some("acc"), Some("b c"), None] {
+    for name in [
+        Some("acc"),
+        Some("acc.1"),
+        None,
+        Some("acc"),
+        Some("x"),
+        Some("acc"),
+        Some("b c"),
+        None,
+    ] {
         add(&mut k, name);
     }
     k.append_inst(entry, InstData::Return, &[]);
@@ -306,7 +363,10 @@ kernel @k() // trailing comment
 }
 ";
     let canonical = "kernel @k()\n    grid [1]\n{\n    return\n}\n";
-    assert_eq!(print_kernel(&parse_kernel(commented).expect("parses")), canonical);
+    assert_eq!(
+        print_kernel(&parse_kernel(commented).expect("parses")),
+        canonical
+    );
 }
 
 #[test]
@@ -348,7 +408,10 @@ fn reader_errors() {
             Ok(_) => "parses".to_string(),
             Err(e) => e.to_string(),
         };
-        report.push(format!("{} => {outcome}", body.trim_end().replace('\n', "⏎")));
+        report.push(format!(
+            "{} => {outcome}",
+            body.trim_end().replace('\n', "⏎")
+        ));
     }
     let others = [
         "kernel k() grid [1] { return }",
@@ -372,19 +435,29 @@ fn reader_errors() {
 #[test]
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let depth = 10_000;
-    let grid = format!("kernel @k() grid [{}1{}] {{ return }}", "(".repeat(depth), ")".repeat(depth));
+    let grid = format!(
+        "kernel @k() grid [{}1{}] {{ return }}",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
     assert!(parse_kernel(&grid).unwrap_err().message.contains("nesting"));
     let layout = format!(
         "kernel @k() grid [1] {{ %a = iota axis 0 : tile<i32, [4], {}#mma<v2, wpc = [1, 1]>{}> return }}",
         "#slice<dim = 0, ".repeat(depth),
         ">".repeat(depth)
     );
-    assert!(parse_kernel(&layout).unwrap_err().message.contains("nesting"));
+    assert!(parse_kernel(&layout)
+        .unwrap_err()
+        .message
+        .contains("nesting"));
     let blocks = format!(
         "kernel @k(%c: i1) grid [1] {{ {} return }}",
         "if %c { ".repeat(depth)
     );
-    assert!(parse_kernel(&blocks).unwrap_err().message.contains("nesting"));
+    assert!(parse_kernel(&blocks)
+        .unwrap_err()
+        .message
+        .contains("nesting"));
 }
 
 /// Reads `text`; whatever it gives must verify, print and re-read without panicking, and a
@@ -404,7 +477,7 @@ fn read_without_panic(text: &str) {
 
 #[test]
 fn truncated_text_never_panics() {
-    for path in tir_files(&ir_dir()) {
+    for path in all_tir_files() {
         let text = read(&path);
         for (cut, _) in text.char_indices().step_by(3) {
             read_without_panic(&text[..cut]);
@@ -414,9 +487,45 @@ fn truncated_text_never_panics() {
 
 /// Pieces of IR text that mutations insert.
 const FRAGMENTS: &[&str] = &[
-    "%", "%0", "%x", "@", "#", "(", ")", "[", "]", "{", "}", "<", ">", ",", ":", "=", "->",
-    "..+", "-", "1", "0", "4294967296", "1e999", "nan", "tile<", "#slice<dim = 0, ", "yield",
-    "return", "for", "if", "else", "\n", " ", "//", "é", "axis", "fill", "i1", "&mut ",
+    "%",
+    "%0",
+    "%x",
+    "@",
+    "#",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "<",
+    ">",
+    ",",
+    ":",
+    "=",
+    "->",
+    "..+",
+    "-",
+    "1",
+    "0",
+    "4294967296",
+    "1e999",
+    "nan",
+    "tile<",
+    "#slice<dim = 0, ",
+    "yield",
+    "return",
+    "for",
+    "if",
+    "else",
+    "\n",
+    " ",
+    "//",
+    "é",
+    "axis",
+    "fill",
+    "i1",
+    "&mut ",
 ];
 
 #[derive(Clone, Debug)]
@@ -429,7 +538,8 @@ enum Edit {
 fn edit_strategy() -> impl Strategy<Value = Edit> {
     prop_oneof![
         (any::<usize>(), 1usize..20).prop_map(|(at, len)| Edit::Delete { at, len }),
-        (any::<usize>(), 0..FRAGMENTS.len()).prop_map(|(at, fragment)| Edit::Insert { at, fragment }),
+        (any::<usize>(), 0..FRAGMENTS.len())
+            .prop_map(|(at, fragment)| Edit::Insert { at, fragment }),
         (any::<usize>(), 1usize..60).prop_map(|(at, len)| Edit::Duplicate { at, len }),
     ]
 }
@@ -472,11 +582,143 @@ proptest! {
         file in any::<prop::sample::Index>(),
         edits in prop::collection::vec(edit_strategy(), 1..6),
     ) {
-        let files = tir_files(&ir_dir());
+        let files = all_tir_files();
         let mut text = read(&files[file.index(files.len())]);
         for edit in &edits {
             text = apply(&text, edit);
         }
         read_without_panic(&text);
+    }
+}
+
+/// A way to damage a kernel's tables; indices wrap around a little past each table's end, so
+/// dangling handles occur too.
+#[derive(Clone, Debug)]
+enum Damage {
+    Operand { inst: u32, value: u32 },
+    InsertInst { inst: u32, block: u32, at: usize },
+    RemoveInst { block: u32, at: usize },
+    ChildBlock { inst: u32, block: u32 },
+    ValueType { value: u32, ty: usize },
+    Result { inst: u32, value: u32 },
+    BlockParam { block: u32, value: u32 },
+}
+
+fn damage_strategy() -> impl Strategy<Value = Damage> {
+    let n = any::<u32>();
+    prop_oneof![
+        (n, n).prop_map(|(inst, value)| Damage::Operand { inst, value }),
+        (n, n, any::<usize>()).prop_map(|(inst, block, at)| Damage::InsertInst { inst, block, at }),
+        (n, any::<usize>()).prop_map(|(block, at)| Damage::RemoveInst { block, at }),
+        (n, n).prop_map(|(inst, block)| Damage::ChildBlock { inst, block }),
+        (n, any::<usize>()).prop_map(|(value, ty)| Damage::ValueType { value, ty }),
+        (n, n).prop_map(|(inst, value)| Damage::Result { inst, value }),
+        (n, n).prop_map(|(block, value)| Damage::BlockParam { block, value }),
+    ]
+}
+
+/// Applies `d`; true if it surely breaks an intact kernel (a second placement of an
+/// instruction, an extra block parameter or result), false if it may be harmless.
+fn damage(k: &mut Kernel, d: &Damage) -> bool {
+    use tilec::ir::{Block, Inst, Value};
+    let wrap = |x: u32, len: usize| x % (len as u32 + 2);
+    let inst = |x: u32, k: &Kernel| Inst::from_u32(wrap(x, k.insts.len()));
+    let block = |x: u32, k: &Kernel| Block::from_u32(wrap(x, k.blocks.len()));
+    let value = |x: u32, k: &Kernel| Value::from_u32(wrap(x, k.values.len()));
+    match *d {
+        Damage::Operand { inst: i, value: v } => {
+            let (i, v) = (inst(i, k), value(v, k));
+            if let Some(data) = k.insts.get_mut(i) {
+                let mut first = true;
+                data.map_args(|old| if std::mem::take(&mut first) { v } else { old });
+            }
+        }
+        Damage::InsertInst {
+            inst: i,
+            block: b,
+            at,
+        } => {
+            let (i, b) = (inst(i, k), block(b, k));
+            if let Some(data) = k.blocks.get_mut(b) {
+                let at = at % (data.insts.len() + 1);
+                data.insts.insert(at, i);
+                return true;
+            }
+        }
+        Damage::RemoveInst { block: b, at } => {
+            let b = block(b, k);
+            if let Some(data) = k.blocks.get_mut(b) {
+                if !data.insts.is_empty() {
+                    let at = at % data.insts.len();
+                    data.insts.remove(at);
+                }
+            }
+        }
+        Damage::ChildBlock { inst: i, block: b } => {
+            let (i, b) = (inst(i, k), block(b, k));
+            match k.insts.get_mut(i) {
+                Some(InstData::For { body, .. }) => *body = b,
+                Some(InstData::If { else_block, .. }) => *else_block = b,
+                _ => {}
+            }
+        }
+        Damage::ValueType { value: v, ty } => {
+            let v = value(v, k);
+            let types = [
+                Type::Scalar(DType::I32),
+                Type::Scalar(DType::F32),
+                Type::tile(DType::F32, vec![64]),
+                Type::tile(DType::I1, vec![3, 0]),
+                Type::Tensor(TensorType {
+                    dtype: DType::F16,
+                    dims: vec![tilec::ir::Dim::Sym(9)],
+                    mutable: true,
+                }),
+            ];
+            if let Some(data) = k.values.get_mut(v) {
+                data.ty = types[ty % types.len()].clone();
+            }
+        }
+        Damage::Result { inst: i, value: v } => {
+            let (i, v) = (inst(i, k), value(v, k));
+            if k.insts.is_valid(i) {
+                k.results[i].push(v);
+                return true;
+            }
+        }
+        Damage::BlockParam { block: b, value: v } => {
+            let (b, v) = (block(b, k), value(v, k));
+            if let Some(data) = k.blocks.get_mut(b) {
+                data.params.push(v);
+                return true;
+            }
+        }
+    }
+    false
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// The verifier and the printer survive (and terminate on) kernels whose tables are
+    /// inconsistent, as a buggy pass might leave them; the verifier must notice.
+    #[test]
+    fn damaged_tables_never_panic(
+        file in any::<prop::sample::Index>(),
+        damages in prop::collection::vec(damage_strategy(), 1..4),
+    ) {
+        let files = tir_files(&ir_dir());
+        let mut kernel = parse_module(&read(&files[file.index(files.len())]))
+            .expect("the valid corpus parses")
+            .remove(0);
+        for (i, d) in damages.iter().enumerate() {
+            let surely_broken = damage(&mut kernel, d);
+            let _ = print_kernel(&kernel);
+            let verdict = verify(&kernel);
+            // Later damage may repair earlier damage, so only the first is judged.
+            if i == 0 && surely_broken {
+                prop_assert!(verdict.is_err(), "{d:?} went unnoticed");
+            }
+        }
     }
 }

@@ -67,7 +67,10 @@ enum Tok {
     /// `@name`, without the `@`.
     Global(String),
     /// An unsigned number; `is_float` when it has a `.` or an exponent.
-    Number { text: String, is_float: bool },
+    Number {
+        text: String,
+        is_float: bool,
+    },
     /// One of `( ) [ ] { } < > , : = & * + - / #`.
     Punct(char),
     Arrow,
@@ -181,7 +184,9 @@ fn lex(text: &str) -> Result<Vec<Token>, IrParseError> {
                     return Err(error_at(
                         text,
                         start,
-                        format!("`%{name}`: a value name is a number or starts with a letter or `_`"),
+                        format!(
+                            "`%{name}`: a value name is a number or starts with a letter or `_`"
+                        ),
                     ));
                 }
                 Tok::Value(name)
@@ -198,8 +203,15 @@ fn lex(text: &str) -> Result<Vec<Token>, IrParseError> {
             i += 1;
             Tok::Punct(c as char)
         } else {
-            let ch = text.get(start..).and_then(|s| s.chars().next()).unwrap_or('?');
-            return Err(error_at(text, start, format!("unexpected character `{ch}`")));
+            let ch = text
+                .get(start..)
+                .and_then(|s| s.chars().next())
+                .unwrap_or('?');
+            return Err(error_at(
+                text,
+                start,
+                format!("unexpected character `{ch}`"),
+            ));
         };
         tokens.push(Token {
             tok,
@@ -387,7 +399,13 @@ impl<'t> Parser<'t> {
                 text.parse::<u64>()
                     .ok()
                     .and_then(|n| T::try_from(n).ok())
-                    .ok_or_else(|| error_at(self.text, offset, format!("{what} `{text}` is out of range")))
+                    .ok_or_else(|| {
+                        error_at(
+                            self.text,
+                            offset,
+                            format!("{what} `{text}` is out of range"),
+                        )
+                    })
             }
             _ => Err(self.unexpected(what)),
         }
@@ -406,7 +424,10 @@ impl<'t> Parser<'t> {
     }
 
     /// `[ ITEM, ... ]` with `item` reading one item.
-    fn bracket_list<T>(&mut self, mut item: impl FnMut(&mut Self) -> PResult<T>) -> PResult<Vec<T>> {
+    fn bracket_list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> PResult<T>,
+    ) -> PResult<Vec<T>> {
         self.expect_punct('[')?;
         let mut items = Vec::new();
         if self.eat_punct(']') {
@@ -589,7 +610,11 @@ impl<'t> Parser<'t> {
             }
             Tok::Punct('-') | Tok::Number { .. } => match self.const_value()? {
                 ConstValue::Int(c) => Ok(GridExpr::Const(c)),
-                _ => Err(error_at(self.text, offset, "grid expressions use integers only")),
+                _ => Err(error_at(
+                    self.text,
+                    offset,
+                    "grid expressions use integers only",
+                )),
             },
             Tok::Ident(name) => {
                 self.bump();
@@ -640,8 +665,16 @@ impl<'t> Parser<'t> {
         match self.peek().clone() {
             Tok::Ident(word) if word == "inf" || word == "nan" => {
                 self.bump();
-                let magnitude = if word == "inf" { f64::INFINITY } else { f64::NAN };
-                Ok(ConstValue::Float(if negative { -magnitude } else { magnitude }))
+                let magnitude = if word == "inf" {
+                    f64::INFINITY
+                } else {
+                    f64::NAN
+                };
+                Ok(ConstValue::Float(if negative {
+                    -magnitude
+                } else {
+                    magnitude
+                }))
             }
             Tok::Number { text, is_float } => {
                 self.bump();
@@ -1011,11 +1044,15 @@ impl<'t> Parser<'t> {
             Vec::new()
         };
         if types.len() != results.len() {
-            return Err(self.error(format!(
-                "{} result(s) but {} result type(s); write `: TYPE` or `: (T1, T2)`",
-                results.len(),
-                types.len()
-            )));
+            return Err(error_at(
+                self.text,
+                opcode_offset,
+                format!(
+                    "`{opcode}` has {} result name(s) but {} result type(s); write `: TYPE` or `: (T1, T2)`",
+                    results.len(),
+                    types.len()
+                ),
+            ));
         }
         let inst = kernel.append_inst(block, data, &types);
         self.define_results(kernel, inst, &results)
@@ -1091,7 +1128,12 @@ impl<'t> Parser<'t> {
     }
 
     /// `for %iv = %lo to %hi step %st [iter(%p = %init, ...)] [-> (T, ...)] { ... }`
-    fn for_inst(&mut self, kernel: &mut Kernel, block: Block, results: Vec<NameRef>) -> PResult<()> {
+    fn for_inst(
+        &mut self,
+        kernel: &mut Kernel,
+        block: Block,
+        results: Vec<NameRef>,
+    ) -> PResult<()> {
         let iv = self.value_name()?;
         self.expect_punct('=')?;
         let lower = self.use_value()?;

@@ -43,9 +43,9 @@
 //! whose `ValueData::name` is `Some(n)` prints as `%n` when no other value has the name `n`,
 //! else the values named `n` print as `%n.1`, `%n.2`, ... in order of definition, skipping
 //! any name another value already prints with. Unnamed values print as `%0`, `%1`, ... in
-//! order of definition. Names are sanitized to `[A-Za-z_][A-Za-z0-9_]*` segments joined by
-//! single dots. "Order of definition" is text order: a `for`'s results come before its body's
-//! parameters.
+//! order of definition. A printed name is `[A-Za-z_][A-Za-z0-9_]*` followed by any number of
+//! `.[A-Za-z0-9_]+` segments; other characters in a name become `_`. "Order of definition" is
+//! text order: a `for`'s results come before its body's parameters.
 //!
 //! The printer never panics, even on a malformed kernel (the verifier prints the instructions
 //! it complains about): a dangling value prints as `%<v7>`, a dangling block as `<block3>`.
@@ -212,7 +212,13 @@ impl<'k> Printer<'k> {
         let params: Vec<String> = k
             .params
             .iter()
-            .map(|p| format!("{}: {}", self.value_text(p.value), self.value_type_text(p.value)))
+            .map(|p| {
+                format!(
+                    "{}: {}",
+                    self.value_text(p.value),
+                    self.value_type_text(p.value)
+                )
+            })
             .collect();
         let mut out = format!("kernel @{}({})\n", k.name, params.join(", "));
         if !k.symbols.is_empty() {
@@ -337,7 +343,12 @@ impl<'k> Printer<'k> {
                 let _ = write!(out, " axis {axis}");
             }
             InstData::Load { tensor, dims, fill } => {
-                let _ = write!(out, " {}[{}] fill {fill}", v(*tensor), self.slice_text(dims));
+                let _ = write!(
+                    out,
+                    " {}[{}] fill {fill}",
+                    v(*tensor),
+                    self.slice_text(dims)
+                );
             }
             InstData::Store {
                 tensor,
@@ -471,8 +482,8 @@ fn collect_block_definitions(
     }
 }
 
-/// A name reduced to what the reader accepts: `[A-Za-z_][A-Za-z0-9_]*` segments joined by
-/// single dots.
+/// A name reduced to what the reader accepts: non-empty `[A-Za-z0-9_]` segments joined by
+/// single dots, not starting with a digit (so it cannot look like an unnamed `%12`).
 fn sanitize_name(name: &str) -> String {
     let segments: Vec<String> = name
         .split('.')

@@ -89,11 +89,12 @@ pub fn verify(kernel: &Kernel) -> Result<(), Vec<VerifyError>> {
         visible: SecondaryMap::new(),
         seen_blocks: EntitySet::new(),
         seen_insts: EntitySet::new(),
-        definitions: Vec::new(),
+        first_with_layout: None,
+        first_without_layout: None,
     };
     verifier.check_header();
     verifier.check_block(kernel.entry, None, BlockRole::Entry);
-    verifier.check_values();
+    verifier.check_layouts_all_or_nothing();
     if verifier.errors.is_empty() {
         Ok(())
     } else {
@@ -126,8 +127,9 @@ struct Verifier<'k> {
     visible: SecondaryMap<Value, bool>,
     seen_blocks: EntitySet<Block>,
     seen_insts: EntitySet<Inst>,
-    /// Every value the block tree defines, in body order.
-    definitions: Vec<(Value, DefSite)>,
+    /// The first tiles found with and without a layout (they must not both exist).
+    first_with_layout: Option<Value>,
+    first_without_layout: Option<Value>,
 }
 
 fn is_power_of_two(x: u32) -> bool {
@@ -175,13 +177,15 @@ fn layout_problem(layout: &Layout, rank: usize) -> Option<String> {
             for (name, list) in lists {
                 if list.len() != rank {
                     return Some(format!(
-                        "#blocked `{name}` has {} entries for a rank-{rank} tile",
-                        list.len()
+                        "#blocked `{name}` is {list:?}, not {rank} entries for a rank-{rank} tile"
                     ));
                 }
             }
             if !is_permutation(&b.order, rank) {
-                return Some(format!("#blocked `order` {:?} is not a permutation", b.order));
+                return Some(format!(
+                    "#blocked `order` {:?} is not a permutation",
+                    b.order
+                ));
             }
             let threads: u64 = b
                 .threads_per_warp
@@ -201,7 +205,7 @@ fn layout_problem(layout: &Layout, rank: usize) -> Option<String> {
                     rank + 1
                 ));
             }
-            layout_problem(parent, rank + 1)
+            layout_problem(parent, rank + 1).map(|p| format!("in the #slice parent, {p}"))
         }
         Layout::Mma(m) => {
             if rank != 2 {
@@ -231,7 +235,7 @@ fn layout_problem(layout: &Layout, rank: usize) -> Option<String> {
             } else if !matches!(**parent, Layout::Mma(_)) {
                 Some("#dot_op's parent is not an #mma layout".to_string())
             } else {
-                layout_problem(parent, 2)
+                layout_problem(parent, 2).map(|p| format!("in the #dot_op parent, {p}"))
             }
         }
         Layout::Shared(s) => {
@@ -323,7 +327,10 @@ impl<'k> Verifier<'k> {
         let mut symbols = HashSet::new();
         for symbol in &k.symbols {
             if !symbols.insert(symbol.as_str()) {
-                self.error(here.clone(), format!("shape symbol `{symbol}` is listed twice"));
+                self.error(
+                    here.clone(),
+                    format!("shape symbol `{symbol}` is listed twice"),
+                );
             }
         }
         if k.grid.is_empty() || k.grid.len() > 3 {
@@ -372,7 +379,10 @@ impl<'k> Verifier<'k> {
             return;
         };
         if self.seen_blocks.contains(block) {
-            self.error(location, format!("{block} is owned by more than one instruction"));
+            self.error(
+                location,
+                format!("{block} is owned by more than one instruction"),
+            );
             return;
         }
         self.seen_blocks.insert(block);
@@ -388,7 +398,10 @@ impl<'k> Verifier<'k> {
         for (i, &param) in data.params.iter().enumerate() {
             match k.values.get(param) {
                 None => {
-                    self.error(location.clone(), format!("parameter {param} does not exist"));
+                    self.error(
+                        location.clone(),
+                        format!("parameter {param} does not exist"),
+                    );
                     continue;
                 }
                 Some(v) if v.def != ValueDef::Param(block, i as u32) => self.error(
@@ -403,7 +416,7 @@ impl<'k> Verifier<'k> {
             self.visible[param] = true;
             scope.push(param);
             let site = owner.map_or(DefSite::KernelParam, DefSite::Inst);
-            self.definitions.push((param, site));
+            self.check_value(param, site);
         }
 
         let terminator = if role == BlockRole::Entry {
@@ -468,7 +481,7 @@ impl<'k> Verifier<'k> {
                 }
                 self.visible[result] = true;
                 scope.push(result);
-                self.definitions.push((result, DefSite::Inst(inst)));
+                self.check_value(result, DefSite::Inst(inst));
             }
         }
         for value in scope {
@@ -560,9 +573,11 @@ impl<'k> Verifier<'k> {
             | InstData::Dim { tensor, .. } => Some(*tensor),
             _ => None,
         };
+        let mut reported = Vec::new();
         for (i, arg) in data.args().into_iter().enumerate() {
             let is_tensor_slot = i == 0 && tensor_slot == Some(arg);
-            if !is_tensor_slot && matches!(ty(arg), Type::Tensor(_)) {
+            if !is_tensor_slot && matches!(ty(arg), Type::Tensor(_)) && !reported.contains(&arg) {
+                reported.push(arg);
                 out.push(format!(
                     "operand {} is a tensor; only load, store and dim take tensors",
                     self.name(arg)
@@ -577,16 +592,13 @@ impl<'k> Verifier<'k> {
                 match r {
                     Type::Scalar(d) if const_fits(*value, *d) => {}
                     Type::Scalar(d) => out.push(format!("constant {value} does not fit {d}")),
-                    other => out.push(format!(
-                        "a constant is a scalar, not {}",
-                        self.show(other)
-                    )),
+                    other => out.push(format!("a constant is a scalar, not {}", self.show(other))),
                 }
             }
             InstData::ProgramId { axis } | InstData::NumPrograms { axis } => {
                 if *axis as usize >= k.grid.len() {
                     out.push(format!(
-                        "axis {axis} is out of range: the grid has {} axes",
+                        "axis {axis} is out of range for a grid of rank {}",
                         k.grid.len()
                     ));
                 }
@@ -682,7 +694,12 @@ impl<'k> Verifier<'k> {
                         tile_text(a),
                         tile_text(r)
                     ));
-                } else if a.shape.iter().zip(&r.shape).any(|(&x, &y)| x != y && x != 1) {
+                } else if a
+                    .shape
+                    .iter()
+                    .zip(&r.shape)
+                    .any(|(&x, &y)| x != y && x != 1)
+                {
                     out.push(format!(
                         "broadcast only stretches size-1 dims: {} to {}",
                         shape_text(&a.shape),
@@ -712,10 +729,7 @@ impl<'k> Verifier<'k> {
                 match r {
                     Type::Tile(t) if t.dtype == DType::I32 => {
                         if *axis as usize >= t.rank() {
-                            out.push(format!(
-                                "axis {axis} is out of range for rank {}",
-                                t.rank()
-                            ));
+                            out.push(format!("axis {axis} is out of range for rank {}", t.rank()));
                         }
                     }
                     other => out.push(format!("iota makes an i32 tile, not {}", self.show(other))),
@@ -723,7 +737,10 @@ impl<'k> Verifier<'k> {
             }
             InstData::Reduce { op, arg, axis } => {
                 let Type::Tile(a) = ty(*arg) else {
-                    out.push(format!("`{op}` reduces a tile, not {}", self.named_type(*arg)));
+                    out.push(format!(
+                        "`{op}` reduces a tile, not {}",
+                        self.named_type(*arg)
+                    ));
                     return;
                 };
                 if !(a.dtype.is_int() || a.dtype.is_float()) {
@@ -749,7 +766,10 @@ impl<'k> Verifier<'k> {
                     return;
                 };
                 if a.rank() != 2 {
-                    out.push(format!("transpose needs a rank-2 tile, not {}", tile_text(a)));
+                    out.push(format!(
+                        "transpose needs a rank-2 tile, not {}",
+                        tile_text(a)
+                    ));
                     return;
                 }
                 self.expect_tile(r, a.dtype, &[a.shape[1], a.shape[0]], out);
@@ -810,8 +830,11 @@ impl<'k> Verifier<'k> {
                 init,
                 body,
             } => {
-                for (what, bound) in [("lower bound", lower), ("upper bound", upper), ("step", step)]
-                {
+                for (what, bound) in [
+                    ("lower bound", lower),
+                    ("upper bound", upper),
+                    ("step", step),
+                ] {
                     if *ty(*bound) != i32_scalar {
                         out.push(format!(
                             "the {what} {} is not an i32 scalar",
@@ -914,7 +937,10 @@ impl<'k> Verifier<'k> {
     }
 
     fn dot_problems(&self, args: [Value; 3], result_ty: Option<&Type>, out: &mut Vec<String>) {
-        let tiles: Vec<Option<&TileType>> = args.iter().map(|&a| self.ty(a).and_then(Type::as_tile)).collect();
+        let tiles: Vec<Option<&TileType>> = args
+            .iter()
+            .map(|&a| self.ty(a).and_then(Type::as_tile))
+            .collect();
         let (Some(a), Some(b), Some(acc)) = (tiles[0], tiles[1], tiles[2]) else {
             out.push("dot operands must be tiles".to_string());
             return;
@@ -998,7 +1024,10 @@ impl<'k> Verifier<'k> {
     ) -> (Option<&'a TileType>, Option<&'a TileType>) {
         let a = self.ty(arg).and_then(Type::as_tile);
         if a.is_none() {
-            out.push(format!("the operand {} is not a tile", self.named_type(arg)));
+            out.push(format!(
+                "the operand {} is not a tile",
+                self.named_type(arg)
+            ));
         }
         let r = result_ty.and_then(Type::as_tile);
         if let (None, Some(ty)) = (r, result_ty) {
@@ -1029,7 +1058,13 @@ impl<'k> Verifier<'k> {
         }
     }
 
-    fn expect_type(&self, actual: Option<&Type>, expected: &Type, what: &str, out: &mut Vec<String>) {
+    fn expect_type(
+        &self,
+        actual: Option<&Type>,
+        expected: &Type,
+        what: &str,
+        out: &mut Vec<String>,
+    ) {
         if let Some(actual) = actual {
             if actual != expected {
                 out.push(format!(
@@ -1058,7 +1093,10 @@ impl<'k> Verifier<'k> {
         let types: Vec<&Type> = args.iter().filter_map(|&a| self.ty(a)).collect();
         if types.windows(2).any(|w| w[0] != w[1]) {
             let texts: Vec<String> = types.iter().map(|t| self.show(t)).collect();
-            out.push(format!("operands have different types ({})", texts.join(" and ")));
+            out.push(format!(
+                "operands have different types ({})",
+                texts.join(" and ")
+            ));
         }
     }
 
@@ -1073,64 +1111,64 @@ impl<'k> Verifier<'k> {
         }
     }
 
-    fn check_values(&mut self) {
+    /// The rules every value's type obeys, wherever it is defined.
+    fn check_value(&mut self, value: Value, site: DefSite) {
         let k = self.kernel;
-        let params: HashSet<Value> = k.params.iter().map(|p| p.value).collect();
-        let mut with_layout: Option<Value> = None;
-        let mut without_layout: Option<Value> = None;
-        let definitions = std::mem::take(&mut self.definitions);
-        for &(value, site) in &definitions {
-            let Some(ty) = self.ty(value) else { continue };
-            let mut problems = Vec::new();
-            match ty {
-                Type::Scalar(_) => {}
-                Type::Tile(t) => {
-                    if t.rank() == 0 {
-                        problems.push(format!("{} has no dims; use a scalar", tile_text(t)));
-                    }
-                    if let Some(&bad) = t.shape.iter().find(|&&d| !is_power_of_two(d)) {
-                        problems.push(format!(
-                            "extent {bad} of {} is not a power of two",
-                            tile_text(t)
-                        ));
-                    }
-                    match &t.layout {
-                        Some(layout) => {
-                            with_layout.get_or_insert(value);
-                            if let Some(problem) = layout_problem(layout, t.rank()) {
-                                problems.push(format!(
-                                    "the layout of {} does not fit: {problem}",
-                                    self.name(value)
-                                ));
-                            }
-                        }
-                        None => {
-                            without_layout.get_or_insert(value);
-                        }
-                    }
+        let Some(ty) = self.ty(value) else { return };
+        let mut problems = Vec::new();
+        match ty {
+            Type::Scalar(_) => {}
+            Type::Tile(t) => {
+                if t.rank() == 0 {
+                    problems.push(format!("{} has no dims; use a scalar", tile_text(t)));
                 }
-                Type::Tensor(t) => {
-                    if !params.contains(&value) {
-                        problems.push(format!(
-                            "{} is a tensor; tensors are only kernel parameters",
-                            self.named_type(value)
-                        ));
-                    }
-                    for dim in &t.dims {
-                        if let Dim::Sym(s) = dim {
-                            if *s as usize >= k.symbols.len() {
-                                problems.push(format!("tensor dim names symbol #{s}, which does not exist"));
-                            }
+                if let Some(&bad) = t.shape.iter().find(|&&d| !is_power_of_two(d)) {
+                    problems.push(format!(
+                        "extent {bad} of {} is not a power of two",
+                        tile_text(t)
+                    ));
+                }
+                match &t.layout {
+                    Some(layout) => {
+                        self.first_with_layout.get_or_insert(value);
+                        if let Some(problem) = layout_problem(layout, t.rank()) {
+                            problems.push(format!(
+                                "the layout of {} does not fit: {problem}",
+                                self.name(value)
+                            ));
                         }
+                    }
+                    None => {
+                        self.first_without_layout.get_or_insert(value);
                     }
                 }
             }
-            for problem in problems {
-                let location = self.def_location(value, site);
-                self.error(location, problem);
+            Type::Tensor(t) => {
+                if !k.params.iter().any(|p| p.value == value) {
+                    problems.push(format!(
+                        "{} is a tensor; tensors are only kernel parameters",
+                        self.named_type(value)
+                    ));
+                }
+                for dim in &t.dims {
+                    if let Dim::Sym(s) = dim {
+                        if *s as usize >= k.symbols.len() {
+                            problems.push(format!(
+                                "a tensor dim names symbol #{s}, which does not exist"
+                            ));
+                        }
+                    }
+                }
             }
         }
-        if let (Some(a), Some(b)) = (with_layout, without_layout) {
+        for problem in problems {
+            let location = self.def_location(value, site);
+            self.error(location, problem);
+        }
+    }
+
+    fn check_layouts_all_or_nothing(&mut self) {
+        if let (Some(a), Some(b)) = (self.first_with_layout, self.first_without_layout) {
             let location = self.kernel_location();
             let message = format!(
                 "tiles must all have layouts or none: {} has one but {} has none",

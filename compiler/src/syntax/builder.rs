@@ -12,6 +12,8 @@ use lalrpop_util::ParseError;
 pub type GrammarError<'src> = ParseError<usize, Token<'src>, Diagnostic>;
 
 /// One entry of a block, before the block decides what its tail (value) is.
+// Short-lived (one per statement while parsing), so the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum BlockItem {
     Stmt(Stmt),
     /// An `if` or `{ }` written as a statement, without `;`.
