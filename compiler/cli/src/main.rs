@@ -5,6 +5,7 @@
 
 mod inputs;
 mod options;
+mod reference_check;
 mod run_interp;
 
 use clap::{Parser, Subcommand, ValueEnum};
