@@ -152,9 +152,21 @@ impl<'a> Lowerer<'a> {
         v
     }
 
-    /// Names a value after the variable it is bound to, unless it already has a name.
+    /// A scalar `const` emitted afresh (not shared), for a value that gets a variable's name.
+    pub fn fresh_const(&mut self, v: ConstValue, dtype: DType) -> Value {
+        self.emit(InstData::Const { value: v }, Type::Scalar(dtype))
+    }
+
+    /// Names a value after the variable it is bound to, unless it already has a name or is a
+    /// shared `const` (which other uses may read under other names).
     pub fn name_value(&mut self, v: Value, name: &str) {
-        if self.k.values[v].name.is_none() {
+        let shared_const = match self.k.values[v].def {
+            crate::ir::ValueDef::Result(inst, _) => {
+                matches!(self.k.insts[inst], InstData::Const { .. })
+            }
+            crate::ir::ValueDef::Param(..) => false,
+        };
+        if self.k.values[v].name.is_none() && !shared_const {
             self.k.set_name(v, name);
         }
     }
@@ -194,7 +206,10 @@ impl<'a> Lowerer<'a> {
             }
             Operand::DType(d) => Diagnostic::error(
                 "tilec::dtype_as_value",
-                format!("the dtype `{}` used as a value", super::types::dtype_name(d)),
+                format!(
+                    "the dtype `{}` used as a value",
+                    super::types::dtype_name(d)
+                ),
                 span,
                 "expected a value",
             )
@@ -236,7 +251,7 @@ impl<'a> Lowerer<'a> {
 
     /// `v` with shape `shape` (`None`: a scalar): splat a scalar, broadcast size-1 dims.
     /// The caller has checked that the shapes broadcast.
-    pub fn to_shape(&mut self, v: Value, shape: Option<&[u32]>) -> Value {
+    pub fn reshape_to(&mut self, v: Value, shape: Option<&[u32]>) -> Value {
         let ty = self.ty(v).clone();
         let Some(shape) = shape else { return v };
         let dtype = ty.dtype();

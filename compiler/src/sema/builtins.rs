@@ -90,6 +90,22 @@ impl<'e> Bound<'e> {
     }
 }
 
+fn axes_text(n: usize) -> String {
+    if n == 1 {
+        "1 axis".into()
+    } else {
+        format!("{n} axes")
+    }
+}
+
+fn valid_axes_text(limit: usize) -> String {
+    match limit {
+        0 => "there is no valid axis".into(),
+        1 => "the only valid axis is 0".into(),
+        n => format!("valid axes are 0 to {}", n - 1),
+    }
+}
+
 fn count_text(n: usize) -> String {
     if n == 1 {
         "1 argument".into()
@@ -234,7 +250,10 @@ impl Lowerer<'_> {
                         self.error(
                             Diagnostic::error(
                                 "tilec::wrong_arg_count",
-                                format!("`{}` takes two tiles or one tile and an axis, not both", b.name),
+                                format!(
+                                    "`{}` takes two tiles or one tile and an axis, not both",
+                                    b.name
+                                ),
                                 ax.span,
                                 "remove this `axis`",
                             )
@@ -255,8 +274,8 @@ impl Lowerer<'_> {
     }
 
     fn unknown_builtin(&mut self, callee: &Ident) {
-        let is_var = self.env.lookup(&callee.name).is_some()
-            || self.env.globals.contains_key(&callee.name);
+        let is_var =
+            self.env.lookup(&callee.name).is_some() || self.env.globals.contains_key(&callee.name);
         if is_var {
             self.error(
                 Diagnostic::error(
@@ -299,11 +318,7 @@ impl Lowerer<'_> {
     fn axis_arg(&mut self, e: &Expr, limit: usize, what: &str) -> Option<u8> {
         let n = self.const_int(e, "an axis")?;
         if n < 0 || n as u64 >= limit as u64 {
-            let valid = if limit == 0 {
-                "there is none".to_string()
-            } else {
-                format!("valid axes are 0 to {}", limit - 1)
-            };
+            let valid = valid_axes_text(limit);
             self.error(
                 Diagnostic::error(
                     "tilec::bad_axis",
@@ -332,11 +347,11 @@ impl Lowerer<'_> {
             self.error(
                 Diagnostic::error(
                     "tilec::bad_axis",
-                    format!("`{name}({n})`: the grid has {rank} axes"),
+                    format!("`{name}({n})`: the grid has {}", axes_text(rank)),
                     e.span,
-                    format!("valid axes are 0 to {}", rank.saturating_sub(1)),
+                    valid_axes_text(rank),
                 )
-                .with_label(grid_span, format!("the grid has {rank} axes"))
+                .with_label(grid_span, format!("the grid has {}", axes_text(rank)))
                 .with_help("add an axis to the grid, or use a smaller axis"),
             );
             return Operand::Error;
@@ -468,12 +483,9 @@ impl Lowerer<'_> {
                     }
                     _ => {
                         let sym = match tty.dims.get(i) {
-                            Some(crate::ir::Dim::Sym(s)) => self
-                                .k
-                                .symbols
-                                .get(*s as usize)
-                                .cloned()
-                                .unwrap_or_default(),
+                            Some(crate::ir::Dim::Sym(s)) => {
+                                self.k.symbols.get(*s as usize).cloned().unwrap_or_default()
+                            }
                             _ => String::new(),
                         };
                         self.error(
@@ -527,9 +539,14 @@ impl Lowerer<'_> {
                     "tilec::not_a_power_of_two",
                     format!("slice length {n} is not a power of two"),
                     len.span,
-                    "tile extents must be powers of two",
+                    "tile extents are powers of two",
                 )
-                .with_help("use a power-of-two length; `load` masks what lies past the tensor's end"),
+                .with_help(if n > 0 {
+                    let lower = 1i64 << (63 - n.leading_zeros());
+                    format!("use a power of two such as {lower} or {}; `load` and `store` mask what lies past the tensor's end", lower.saturating_mul(2))
+                } else {
+                    "use a positive power of two".to_string()
+                }),
             );
             return None;
         }
@@ -566,7 +583,11 @@ impl Lowerer<'_> {
                         self.error(
                             Diagnostic::error(
                                 "tilec::dtype_mismatch",
-                                format!("the fill value is `{}` but the tensor holds `{}`", dtype_name(d), dtype_name(dtype)),
+                                format!(
+                                    "the fill value is `{}` but the tensor holds `{}`",
+                                    dtype_name(d),
+                                    dtype_name(dtype)
+                                ),
                                 f.span,
                                 format!("this is `{}`", dtype_name(d)),
                             )
@@ -583,7 +604,9 @@ impl Lowerer<'_> {
                                 f.span,
                                 "not a compile-time value",
                             )
-                            .with_help("use a literal such as `0.0` or `-inf`, or a const parameter"),
+                            .with_help(
+                                "use a literal such as `0.0` or `-inf`, or a const parameter",
+                            ),
                         );
                         return Operand::Error;
                     }
@@ -774,7 +797,13 @@ impl Lowerer<'_> {
 
     // ----- dot, transpose -----
 
-    fn dot(&mut self, a: Option<&Expr>, b: Option<&Expr>, acc: Option<&Expr>, span: Span) -> Operand {
+    fn dot(
+        &mut self,
+        a: Option<&Expr>,
+        b: Option<&Expr>,
+        acc: Option<&Expr>,
+        span: Span,
+    ) -> Operand {
         let a = self.arg_value(a, None);
         let b = self.arg_value(b, None);
         let acc_op = acc.map(|e| (self.lower_expr(e), e.span));
@@ -877,7 +906,7 @@ impl Lowerer<'_> {
         let acc_v = match acc_op {
             None => {
                 let z = self.const_value(ConstValue::Float(0.0), DType::F32);
-                self.to_shape(z, out_ty.shape())
+                self.reshape_to(z, out_ty.shape())
             }
             Some((op, s)) => {
                 match self.conform_to(op, s, &out_ty, |lw, got| {
@@ -888,7 +917,12 @@ impl Lowerer<'_> {
                 }
             }
         };
-        Operand::Value(self.emit(InstData::Dot { args: [a, b, acc_v] }, out_ty))
+        Operand::Value(self.emit(
+            InstData::Dot {
+                args: [a, b, acc_v],
+            },
+            out_ty,
+        ))
     }
 
     /// A tile argument: reports scalars.
@@ -898,14 +932,12 @@ impl Lowerer<'_> {
             Type::Tile(t) => Some((v, s, t)),
             other => {
                 let shown = type_text(&other, &self.k.symbols);
-                self.error(
-                    Diagnostic::error(
-                        "tilec::expected_tile",
-                        format!("`{builtin}` needs a tile, not a scalar"),
-                        s,
-                        format!("this is `{shown}`"),
-                    ),
-                );
+                self.error(Diagnostic::error(
+                    "tilec::expected_tile",
+                    format!("`{builtin}` needs a tile, not a scalar"),
+                    s,
+                    format!("this is `{shown}`"),
+                ));
                 None
             }
         }
@@ -935,7 +967,13 @@ impl Lowerer<'_> {
 
     // ----- element-wise builtins -----
 
-    fn select(&mut self, c: Option<&Expr>, a: Option<&Expr>, b: Option<&Expr>, span: Span) -> Operand {
+    fn select(
+        &mut self,
+        c: Option<&Expr>,
+        a: Option<&Expr>,
+        b: Option<&Expr>,
+        span: Span,
+    ) -> Operand {
         let (Some(ce), Some(ae), Some(be)) = (c, a, b) else {
             return Operand::Error;
         };
@@ -979,7 +1017,7 @@ impl Lowerer<'_> {
             }
         };
         // Both literals: the float one decides.
-        let d = d.or_else(|| match (aop, bop) {
+        let d = d.or(match (aop, bop) {
             (Operand::Literal(ConstValue::Float(_)), _)
             | (_, Operand::Literal(ConstValue::Float(_))) => Some(DType::F32),
             _ => Some(DType::I32),
@@ -996,9 +1034,9 @@ impl Lowerer<'_> {
             return Operand::Error;
         };
         let _ = span;
-        let cv = self.to_shape(cv, shape.as_deref());
-        let av = self.to_shape(av, shape.as_deref());
-        let bv = self.to_shape(bv, shape.as_deref());
+        let cv = self.reshape_to(cv, shape.as_deref());
+        let av = self.reshape_to(av, shape.as_deref());
+        let bv = self.reshape_to(bv, shape.as_deref());
         let ty = self.ty(av).clone();
         Operand::Value(self.emit(InstData::Select { args: [cv, av, bv] }, ty))
     }
@@ -1049,7 +1087,10 @@ impl Lowerer<'_> {
             self.error(
                 Diagnostic::error(
                     "tilec::float_on_int",
-                    format!("`{name}` needs a float operand, not `{}`", dtype_name(ty.dtype())),
+                    format!(
+                        "`{name}` needs a float operand, not `{}`",
+                        dtype_name(ty.dtype())
+                    ),
                     e.span,
                     format!("this is `{shown}`"),
                 )
@@ -1061,7 +1102,13 @@ impl Lowerer<'_> {
         Operand::Value(self.emit(InstData::Unary { op, arg: v }, ty))
     }
 
-    fn elementwise_minmax(&mut self, name: &str, a: Option<&Expr>, b: &Expr, span: Span) -> Operand {
+    fn elementwise_minmax(
+        &mut self,
+        name: &str,
+        a: Option<&Expr>,
+        b: &Expr,
+        span: Span,
+    ) -> Operand {
         let Some(a) = a else {
             return Operand::Error;
         };
@@ -1110,7 +1157,9 @@ impl Lowerer<'_> {
         };
         if let (Some(x), Some(y)) = (cv(aop), cv(bop)) {
             let adapt = |lw: &mut Self, c: ConstValue, s: Span| match d {
-                Some(d) => adapt_literal(c, d).map_err(|e| lw.error(literal_diag(e, c, d, s))).ok(),
+                Some(d) => adapt_literal(c, d)
+                    .map_err(|e| lw.error(literal_diag(e, c, d, s)))
+                    .ok(),
                 None => Some(c),
             };
             let (Some(x), Some(y)) = (adapt(self, x, a.span), adapt(self, y, b.span)) else {
@@ -1260,7 +1309,10 @@ impl Lowerer<'_> {
             Some(d) => d.is_int(),
             None => matches!(
                 (aop, bop),
-                (Operand::Literal(ConstValue::Int(_)), Operand::Literal(ConstValue::Int(_)))
+                (
+                    Operand::Literal(ConstValue::Int(_)),
+                    Operand::Literal(ConstValue::Int(_))
+                )
             ),
         };
         if !is_int {
@@ -1309,7 +1361,7 @@ impl Lowerer<'_> {
         let ty = self.ty(av).clone();
         let dt = ty.dtype();
         let one = self.const_value(ConstValue::Int(1), dt);
-        let one = self.to_shape(one, ty.shape());
+        let one = self.reshape_to(one, ty.shape());
         let bm1 = self.emit(
             InstData::Binary {
                 op: BinaryOp::Sub,

@@ -259,7 +259,10 @@ pub fn to_dtype(v: CVal, d: DType, span: Span) -> Result<CVal, Diagnostic> {
 pub enum HeaderName {
     Const(ConstValue, DType),
     /// A name that exists but is not a compile-time value (a shape symbol, a parameter).
-    Runtime { what: String, def: Span },
+    Runtime {
+        what: String,
+        def: Span,
+    },
     Unknown,
 }
 
@@ -463,11 +466,7 @@ pub fn conform(v: CVal, d: DType, span: Span) -> Result<ConstValue, Diagnostic> 
         CVal::Typed(x, t) if t == d => Ok(x),
         CVal::Typed(_, t) => Err(Diagnostic::error(
             "tilec::dtype_mismatch",
-            format!(
-                "expected `{}`, found `{}`",
-                dtype_name(d),
-                dtype_name(t)
-            ),
+            format!("expected `{}`, found `{}`", dtype_name(d), dtype_name(t)),
             span,
             format!("this is `{}`", dtype_name(t)),
         )

@@ -32,12 +32,22 @@ pub enum Operand {
 #[derive(Clone, Debug)]
 pub enum Global {
     /// Tensor parameter number `index` (index into `Lowerer::tensors`).
-    Tensor { index: usize, value: Value },
+    Tensor {
+        index: usize,
+        value: Value,
+    },
     /// A runtime scalar parameter.
-    Scalar { value: Value },
-    Const { value: ConstValue, dtype: DType },
+    Scalar {
+        value: Value,
+    },
+    Const {
+        value: ConstValue,
+        dtype: DType,
+    },
     /// Shape symbol number `index` (into `Kernel::symbols`).
-    Symbol { index: usize },
+    Symbol {
+        index: usize,
+    },
     /// A parameter whose declaration had an error (already reported).
     Error,
 }

@@ -174,9 +174,7 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
                 )
                 .with_help(format!(
                     "give it a default (`const {}: {} = ..`) or pass `-D {}=VALUE`",
-                    p.name.name,
-                    ty.name,
-                    p.name.name
+                    p.name.name, ty.name, p.name.name
                 )),
             );
         }
@@ -259,7 +257,10 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
             }
             seen.push(&entry.name);
             let name = entry.name.name.as_str();
-            let const_dtype = const_params.iter().find(|c| c.name == name).map(|c| c.dtype);
+            let const_dtype = const_params
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.dtype);
             if const_dtype.is_none() && !LAUNCH_OPTIONS.contains(&name) {
                 let known_const = params
                     .iter()
@@ -451,7 +452,8 @@ fn lower_tensor_param(
         dims: ir_dims,
         mutable,
     };
-    let value = lw.k.add_param(p.name.name.clone(), Type::Tensor(ty.clone()));
+    let value =
+        lw.k.add_param(p.name.name.clone(), Type::Tensor(ty.clone()));
     for (index, dim) in new_symbols {
         // Symbols are pushed in index order, so this keeps `symbols[i]` for symbol `i`.
         debug_assert_eq!(lw.symbols.len(), index);

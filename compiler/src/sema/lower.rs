@@ -6,12 +6,11 @@
 //! unchanged), so lowering goes on and later independent errors are reported too.
 
 use super::builder::Lowerer;
-use super::consts::{fold_binary_op, fold_unary, fold_diag, CVal};
+use super::consts::{fold_binary_op, fold_diag, fold_unary, CVal};
 use super::env::{did_you_mean, Global, Operand, Var};
 use super::ops::{bin_kind, binary_operand_dtype, literal_diag, BinKind, Side};
 use super::types::{
-    adapt_literal, broadcast_shapes, default_literal_dtype, dtype_name, type_text,
-    BroadcastError,
+    adapt_literal, broadcast_shapes, default_literal_dtype, dtype_name, type_text, BroadcastError,
 };
 use crate::diagnostics::Diagnostic;
 use crate::ir::{ConstValue, DType, InstData, TileType, Type, UnaryOp, Value, ValueList};
@@ -93,9 +92,25 @@ impl Lowerer<'_> {
                 Operand::Error
             }
             // A mutable variable is always an IR value: it may be loop-carried or assigned.
-            Operand::Const(..) | Operand::Literal(_) if mutable => self
-                .value_of(op, value.span, None)
-                .map_or(Operand::Error, Operand::Value),
+            Operand::Const(c, d) if mutable => {
+                let v = self.fresh_const(c, d);
+                self.k.set_name(v, name.name.clone());
+                Operand::Value(v)
+            }
+            Operand::Literal(lit) if mutable => {
+                let d = default_literal_dtype(lit);
+                match adapt_literal(lit, d) {
+                    Ok(c) => {
+                        let v = self.fresh_const(c, d);
+                        self.k.set_name(v, name.name.clone());
+                        Operand::Value(v)
+                    }
+                    Err(e) => {
+                        self.error(literal_diag(e, lit, d, value.span));
+                        Operand::Error
+                    }
+                }
+            }
             other => other,
         };
         if let Operand::Value(v) = op {
@@ -134,12 +149,18 @@ impl Lowerer<'_> {
             self.error(
                 Diagnostic::error(
                     "tilec::assign_to_immutable",
-                    format!("cannot assign twice to immutable variable `{}`", target.name),
+                    format!(
+                        "cannot assign twice to immutable variable `{}`",
+                        target.name
+                    ),
                     target.span,
                     "cannot assign twice to an immutable variable",
                 )
                 .with_label(var.decl, "first assigned here")
-                .with_help(format!("consider making it mutable: `let mut {}`", target.name)),
+                .with_help(format!(
+                    "consider making it mutable: `let mut {}`",
+                    target.name
+                )),
             );
             return;
         }
@@ -179,9 +200,13 @@ impl Lowerer<'_> {
             };
             d
         });
-        if let Operand::Value(v) = new {
-            self.name_value(v, &target.name);
-            self.env.set(id, Operand::Value(v));
+        match new {
+            Operand::Value(v) => {
+                self.name_value(v, &target.name);
+                self.env.set(id, Operand::Value(v));
+            }
+            // The variable's value is now unknown: later uses stay silent.
+            _ => self.env.set(id, Operand::Error),
         }
     }
 
@@ -285,7 +310,10 @@ impl Lowerer<'_> {
             return;
         };
         let _ = span;
-        let types: Vec<Type> = carried.iter().map(|(_, v, _)| self.ty(*v).clone()).collect();
+        let types: Vec<Type> = carried
+            .iter()
+            .map(|(_, v, _)| self.ty(*v).clone())
+            .collect();
         let data = InstData::For {
             lower,
             upper,
@@ -318,7 +346,7 @@ impl Lowerer<'_> {
             return Some(v);
         }
         let (code, help) = if ty.is_scalar() {
-            ("tilec::dtype_mismatch", format!("cast it with `as i32`"))
+            ("tilec::dtype_mismatch", "cast it with `as i32`".to_string())
         } else {
             (
                 "tilec::not_a_scalar",
@@ -551,8 +579,14 @@ impl Lowerer<'_> {
         };
         let dtype = match binary_operand_dtype(
             op,
-            Side { dtype: ld, span: ls },
-            Side { dtype: rd, span: rs },
+            Side {
+                dtype: ld,
+                span: ls,
+            },
+            Side {
+                dtype: rd,
+                span: rs,
+            },
         ) {
             Ok(d) => d,
             Err(d) => {
@@ -577,12 +611,22 @@ impl Lowerer<'_> {
         };
         let ty = self.ty(a).clone();
         Operand::Value(match bin_kind(op) {
-            BinKind::Arith(o) | BinKind::Logic(o) => {
-                self.emit(InstData::Binary { op: o, args: [a, b] }, ty)
-            }
+            BinKind::Arith(o) | BinKind::Logic(o) => self.emit(
+                InstData::Binary {
+                    op: o,
+                    args: [a, b],
+                },
+                ty,
+            ),
             BinKind::Cmp(c) => {
                 let t = ty.with_dtype(DType::I1);
-                self.emit(InstData::Cmp { op: c, args: [a, b] }, t)
+                self.emit(
+                    InstData::Cmp {
+                        op: c,
+                        args: [a, b],
+                    },
+                    t,
+                )
             }
         })
     }
@@ -598,13 +642,17 @@ impl Lowerer<'_> {
         what: &str,
     ) -> Option<(Value, Value)> {
         let shape = self.broadcast_shape(&[(a, sa), (b, sb)], what)?;
-        let a = self.to_shape(a, shape.as_deref());
-        let b = self.to_shape(b, shape.as_deref());
+        let a = self.reshape_to(a, shape.as_deref());
+        let b = self.reshape_to(b, shape.as_deref());
         Some((a, b))
     }
 
     /// The common shape of several values (`None`: all scalars), with diagnostics.
-    pub fn broadcast_shape(&mut self, vals: &[(Value, Span)], what: &str) -> Option<Option<Vec<u32>>> {
+    pub fn broadcast_shape(
+        &mut self,
+        vals: &[(Value, Span)],
+        what: &str,
+    ) -> Option<Option<Vec<u32>>> {
         let mut shape: Option<Vec<u32>> = None;
         let mut from: Option<(Value, Span)> = None;
         for &(v, s) in vals {
@@ -657,6 +705,9 @@ impl Lowerer<'_> {
                     ),
                     (Some([n]), Some([r, c])) if n == c && n != r => format!(
                         "make the ranks equal: `expand_dims(x, 0)` turns `[{n}]` into `[1, {n}]`, which broadcasts along dim 0"
+                    ),
+                    (Some([n]), Some([r, c])) if n == r && n == c => format!(
+                        "make the ranks equal by adding a size-1 dim to the rank-1 operand: `expand_dims(x, 1)` makes it `[{n}, 1]` (one value per row), `expand_dims(x, 0)` makes it `[1, {n}]` (one value per column)"
                     ),
                     _ => "make the ranks equal with `expand_dims(x, axis)`, which inserts a size-1 dim at `axis`".to_string(),
                 };
@@ -715,7 +766,7 @@ impl Lowerer<'_> {
             self.error(d);
             return Operand::Error;
         }
-        Operand::Value(self.to_shape(v, want.shape()))
+        Operand::Value(self.reshape_to(v, want.shape()))
     }
 
     /// The `dtype_mismatch`/`shape_mismatch` diagnostic for a value of type `got` where
@@ -842,7 +893,9 @@ impl Lowerer<'_> {
                     span,
                     "this `if` is used as a value",
                 )
-                .with_help("add an `else { .. }` branch giving the value when the condition is false"),
+                .with_help(
+                    "add an `else { .. }` branch giving the value when the condition is false",
+                ),
             );
         }
         // A const condition: only the taken branch exists (like `#[cfg]`).
@@ -918,8 +971,12 @@ impl Lowerer<'_> {
             t_yield.push(*a);
             e_yield.push(*b);
         }
-        self.in_block(tb, |lw| lw.emit_no_result(InstData::Yield { args: t_yield }));
-        self.in_block(eb, |lw| lw.emit_no_result(InstData::Yield { args: e_yield }));
+        self.in_block(tb, |lw| {
+            lw.emit_no_result(InstData::Yield { args: t_yield })
+        });
+        self.in_block(eb, |lw| {
+            lw.emit_no_result(InstData::Yield { args: e_yield })
+        });
         let Some(cond_v) = cond_v else {
             return Operand::Error;
         };
@@ -1051,8 +1108,12 @@ impl Lowerer<'_> {
         let mk = |lw: &Self, got: &Type, span: Span| {
             lw.mismatch_diag(&target, got, span, span, "the other branch")
         };
-        let a = self.in_block(tb, |lw| lw.conform_to(tt, ts, &target, |lw, g| mk(lw, g, ts)));
-        let b = self.in_block(eb, |lw| lw.conform_to(et, es, &target, |lw, g| mk(lw, g, es)));
+        let a = self.in_block(tb, |lw| {
+            lw.conform_to(tt, ts, &target, |lw, g| mk(lw, g, ts))
+        });
+        let b = self.in_block(eb, |lw| {
+            lw.conform_to(et, es, &target, |lw, g| mk(lw, g, es))
+        });
         match (a, b) {
             (Operand::Value(a), Operand::Value(b)) => Some((a, b)),
             _ => None,

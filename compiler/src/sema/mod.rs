@@ -116,22 +116,36 @@ pub fn check_module(module: &ast::Module, overrides: &ConstOverrides) -> Vec<Dia
     diags
 }
 
-fn find_kernel<'m>(module: &'m ast::Module, name: Option<&str>) -> Result<&'m ast::Kernel, Diagnostic> {
-    let names: Vec<&str> = module.kernels.iter().map(|k| k.name.name.as_str()).collect();
+fn find_kernel<'m>(
+    module: &'m ast::Module,
+    name: Option<&str>,
+) -> Result<&'m ast::Kernel, Diagnostic> {
+    let names: Vec<&str> = module
+        .kernels
+        .iter()
+        .map(|k| k.name.name.as_str())
+        .collect();
     match name {
-        Some(n) => module.kernels.iter().find(|k| k.name.name == n).ok_or_else(|| {
-            let mut d = Diagnostic::error(
-                "tilec::unknown_kernel",
-                format!("no kernel named `{n}` in this file"),
-                module.kernels.first().map_or(Span::default(), |k| k.name.span),
-                "",
-            );
-            d = match env::did_you_mean(n, names.iter().copied()) {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                None => d.with_help(format!("the kernels here are: {}", names.join(", "))),
-            };
-            d
-        }),
+        Some(n) => module
+            .kernels
+            .iter()
+            .find(|k| k.name.name == n)
+            .ok_or_else(|| {
+                let mut d = Diagnostic::error(
+                    "tilec::unknown_kernel",
+                    format!("no kernel named `{n}` in this file"),
+                    module
+                        .kernels
+                        .first()
+                        .map_or(Span::default(), |k| k.name.span),
+                    "",
+                );
+                d = match env::did_you_mean(n, names.iter().copied()) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!("the kernels here are: {}", names.join(", "))),
+                };
+                d
+            }),
         None => match module.kernels.as_slice() {
             [k] => Ok(k),
             [] => Err(Diagnostic::error(
@@ -143,7 +157,10 @@ fn find_kernel<'m>(module: &'m ast::Module, name: Option<&str>) -> Result<&'m as
             .with_help("define one: `kernel name(..) grid [..] { .. }`")),
             [first, ..] => Err(Diagnostic::error(
                 "tilec::unknown_kernel",
-                format!("this file defines {} kernels; choose one", module.kernels.len()),
+                format!(
+                    "this file defines {} kernels; choose one",
+                    module.kernels.len()
+                ),
                 first.name.span,
                 "",
             )

@@ -75,7 +75,7 @@ pub fn binary_operand_dtype(op: BinOp, lhs: Side, rhs: Side) -> Result<Option<DT
                     "tilec::bool_op_on_non_bool",
                     format!("`{sym}` needs bool operands"),
                     side.span,
-                    describe(side.dtype).replace("this is", "this is not bool:"),
+                    format!("{}, not `bool`", describe(side.dtype)),
                 )
                 .with_help("compare to get a bool, e.g. `x != 0`"));
             }

@@ -161,7 +161,11 @@ pub fn check_tile_shape(extents: &[i64]) -> Result<Vec<u32>, ShapeError> {
 pub enum BroadcastError {
     Rank(usize, usize),
     /// Dim `dim` has extents `a` and `b`, neither 1.
-    Dim { dim: usize, a: u32, b: u32 },
+    Dim {
+        dim: usize,
+        a: u32,
+        b: u32,
+    },
 }
 
 /// The broadcast shape of two operands (`None` is a scalar): a scalar combines with anything;
