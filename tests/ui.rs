@@ -304,3 +304,47 @@ fn check_yield(k: &Kernel, b: Block, results: &[tilec::ir::Value]) {
         assert_eq!(k.value_type(*a), k.value_type(*r), "{b}: yield type");
     }
 }
+
+/// Systematic mutations of every test program (each token deleted, doubled, replaced by its
+/// neighbour, each number replaced by edge values): whatever still parses must lower to IR
+/// or diagnostics, never panic.
+#[test]
+fn mutated_programs_never_panic() {
+    let mut files = tile_files(&ui_dir());
+    files.extend(tile_files(&ui_dir().join("valid")));
+    let mut panics = Vec::new();
+    let mut lowered = 0;
+    for path in files {
+        let source = std::fs::read_to_string(&path).expect("readable test file");
+        let Ok(tokens) = tilec::syntax::lexer::tokenize(&source) else {
+            continue;
+        };
+        let spans: Vec<(usize, usize)> = tokens.iter().map(|t| (t.0, t.2)).collect();
+        let mut variants = Vec::new();
+        for (i, &(s, e)) in spans.iter().enumerate() {
+            let text = &source[s..e];
+            variants.push(format!("{}{}", &source[..s], &source[e..]));
+            variants.push(format!("{}{text} {text}{}", &source[..s], &source[e..]));
+            if let Some(&(ns, ne)) = spans.get(i + 1) {
+                variants.push(format!("{}{}{}", &source[..s], &source[ns..ne], &source[e..]));
+            }
+            if text.chars().all(|c| c.is_ascii_digit()) {
+                for edge in ["0", "1", "3", "2147483648", "1048576", "9223372036854775807"] {
+                    variants.push(format!("{}{edge}{}", &source[..s], &source[e..]));
+                }
+            }
+        }
+        for v in variants {
+            let Ok(module) = tilec::syntax::parse(&v) else {
+                continue;
+            };
+            lowered += 1;
+            let r = std::panic::catch_unwind(|| check_module(&module, &overrides_of(&v)));
+            if r.is_err() {
+                panics.push(v);
+            }
+        }
+    }
+    assert!(lowered > 1000, "too few mutants parsed: {lowered}");
+    assert!(panics.is_empty(), "sema panicked on:\n{}", panics.join("\n-----\n"));
+}

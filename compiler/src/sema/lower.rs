@@ -26,9 +26,21 @@ impl Lowerer<'_> {
     /// (`Unit` without a tail).
     /// `want_value`: whether the block's value is used (else its tail is a statement).
     pub fn lower_block(&mut self, b: &BlockExpr, want_value: bool) -> Operand {
+        // Nested loops recurse through here without passing `lower_expr_ctx`: count them too.
+        if self.depth > MAX_DEPTH {
+            self.error(Diagnostic::error(
+                "tilec::too_deeply_nested",
+                "blocks nested too deeply",
+                b.span,
+                "here",
+            ));
+            return Operand::Error;
+        }
+        self.depth += 1;
         self.env.push_scope();
         let v = self.lower_block_stmts(b, want_value);
         self.env.pop_scope();
+        self.depth -= 1;
         v
     }
 
