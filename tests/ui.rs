@@ -326,10 +326,22 @@ fn mutated_programs_never_panic() {
             variants.push(format!("{}{}", &source[..s], &source[e..]));
             variants.push(format!("{}{text} {text}{}", &source[..s], &source[e..]));
             if let Some(&(ns, ne)) = spans.get(i + 1) {
-                variants.push(format!("{}{}{}", &source[..s], &source[ns..ne], &source[e..]));
+                variants.push(format!(
+                    "{}{}{}",
+                    &source[..s],
+                    &source[ns..ne],
+                    &source[e..]
+                ));
             }
             if text.chars().all(|c| c.is_ascii_digit()) {
-                for edge in ["0", "1", "3", "2147483648", "1048576", "9223372036854775807"] {
+                for edge in [
+                    "0",
+                    "1",
+                    "3",
+                    "2147483648",
+                    "1048576",
+                    "9223372036854775807",
+                ] {
                     variants.push(format!("{}{edge}{}", &source[..s], &source[e..]));
                 }
             }
@@ -346,5 +358,33 @@ fn mutated_programs_never_panic() {
         }
     }
     assert!(lowered > 1000, "too few mutants parsed: {lowered}");
-    assert!(panics.is_empty(), "sema panicked on:\n{}", panics.join("\n-----\n"));
+    assert!(
+        panics.is_empty(),
+        "sema panicked on:\n{}",
+        panics.join("\n-----\n")
+    );
+}
+
+/// The deepest nesting the parser accepts lowers without overflowing the stack; deeper
+/// nesting is a diagnostic.
+#[test]
+fn deep_nesting_does_not_overflow() {
+    for depth in [28, 2000] {
+        let expr = format!("{}1.0{}", "(".repeat(depth), ")".repeat(depth));
+        let sum = vec!["1.0"; depth].join(" + ");
+        let loops = format!(
+            "{}let mut z = 0;{}",
+            "for i in range(2) { ".repeat(depth),
+            "}".repeat(depth)
+        );
+        for body in [format!("let x = {expr};"), format!("let y = {sum};"), loops] {
+            let source = format!("kernel k(out: &mut f32[4]) grid [1] {{ {body} }}");
+            match tilec::syntax::parse(&source) {
+                Ok(module) => {
+                    let _ = check_module(&module, &ConstOverrides::default());
+                }
+                Err(d) => assert!(depth > 28, "{}", render("deep.tile", &source, &d)),
+            }
+        }
+    }
 }

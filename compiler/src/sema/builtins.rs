@@ -972,7 +972,7 @@ impl Lowerer<'_> {
         c: Option<&Expr>,
         a: Option<&Expr>,
         b: Option<&Expr>,
-        span: Span,
+        _span: Span,
     ) -> Operand {
         let (Some(ce), Some(ae), Some(be)) = (c, a, b) else {
             return Operand::Error;
@@ -1033,7 +1033,6 @@ impl Lowerer<'_> {
         else {
             return Operand::Error;
         };
-        let _ = span;
         let cv = self.reshape_to(cv, shape.as_deref());
         let av = self.reshape_to(av, shape.as_deref());
         let bv = self.reshape_to(bv, shape.as_deref());

@@ -484,3 +484,63 @@ pub fn conform_override(v: ConstValue, d: DType) -> Option<ConstValue> {
         (lit, d) => adapt_literal(lit, d).ok(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_int_arithmetic_wraps_literal_arithmetic_is_checked() {
+        let max = ConstValue::Int(i32::MAX as i64);
+        let one = ConstValue::Int(1);
+        assert_eq!(
+            fold_arith(BinaryOp::Add, max, one, Some(DType::I32)),
+            Ok(ConstValue::Int(i32::MIN as i64))
+        );
+        assert_eq!(
+            fold_arith(
+                BinaryOp::Mul,
+                ConstValue::Int(i64::MAX),
+                ConstValue::Int(2),
+                None
+            ),
+            Err(FoldError::Overflow)
+        );
+        assert_eq!(
+            fold_arith(BinaryOp::Rem, one, ConstValue::Int(0), Some(DType::I32)),
+            Err(FoldError::DivByZero)
+        );
+        assert_eq!(fold_cdiv(129, 64, Some(DType::I32)), Ok(3));
+    }
+
+    #[test]
+    fn casts_follow_the_language_semantics() {
+        assert_eq!(
+            cast_const(ConstValue::Float(3e9), DType::I32),
+            ConstValue::Int(i32::MAX as i64)
+        );
+        assert_eq!(
+            cast_const(ConstValue::Float(f64::NAN), DType::I64),
+            ConstValue::Int(0)
+        );
+        assert_eq!(
+            cast_const(ConstValue::Float(-2.7), DType::I32),
+            ConstValue::Int(-2)
+        );
+        assert_eq!(
+            cast_const(ConstValue::Int(2), DType::I1),
+            ConstValue::Bool(true)
+        );
+        assert!(cast_literal(ConstValue::Float(3e9), DType::I32, Span::default()).is_err());
+        // f16 arithmetic computes in f32 and rounds once.
+        assert_eq!(
+            fold_arith(
+                BinaryOp::Add,
+                ConstValue::Float(2048.0),
+                ConstValue::Float(1.0),
+                Some(DType::F16)
+            ),
+            Ok(ConstValue::Float(2048.0))
+        );
+    }
+}

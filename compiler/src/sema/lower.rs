@@ -76,8 +76,8 @@ impl Lowerer<'_> {
                 end,
                 step,
                 body,
-                span,
-            } => self.lower_for(var, start, end, step.as_ref(), body, *span),
+                ..
+            } => self.lower_for(var, start, end, step.as_ref(), body),
             Stmt::Expr { expr, .. } => {
                 self.lower_expr_ctx(expr, false);
             }
@@ -251,7 +251,6 @@ impl Lowerer<'_> {
         end: &Expr,
         step: Option<&Expr>,
         body: &BlockExpr,
-        span: Span,
     ) {
         let lower = self.loop_bound(start, "start");
         let upper = self.loop_bound(end, "end");
@@ -321,7 +320,6 @@ impl Lowerer<'_> {
             }
             return;
         };
-        let _ = span;
         let types: Vec<Type> = carried
             .iter()
             .map(|(_, v, _)| self.ty(*v).clone())
@@ -706,10 +704,10 @@ impl Lowerer<'_> {
         let tb = type_text(self.ty(b), &self.k.symbols);
         match e {
             BroadcastError::Rank(ra, rb) => {
-                let (small, small_span, big) = if ra < rb {
-                    (self.shape_of(a), sa, self.shape_of(b))
+                let (small, big) = if ra < rb {
+                    (self.shape_of(a), self.shape_of(b))
                 } else {
-                    (self.shape_of(b), sb, self.shape_of(a))
+                    (self.shape_of(b), self.shape_of(a))
                 };
                 let help = match (small.as_deref(), big.as_deref()) {
                     (Some([n]), Some([r, c])) if n == r && n != c => format!(
@@ -723,7 +721,6 @@ impl Lowerer<'_> {
                     ),
                     _ => "make the ranks equal with `expand_dims(x, axis)`, which inserts a size-1 dim at `axis`".to_string(),
                 };
-                let _ = small_span;
                 Diagnostic::error(
                     "tilec::rank_mismatch",
                     format!("cannot combine tiles of rank {ra} and rank {rb} in `{what}`"),
