@@ -115,13 +115,7 @@ fn count_text(n: usize) -> String {
 }
 
 impl Lowerer<'_> {
-    fn bind_args<'e>(
-        &mut self,
-        b: &Builtin,
-        callee: &Ident,
-        args: &'e [Arg],
-        span: Span,
-    ) -> Option<Bound<'e>> {
+    fn bind_args<'e>(&mut self, b: &Builtin, args: &'e [Arg], span: Span) -> Option<Bound<'e>> {
         let mut slots: Vec<Option<&Arg>> = vec![None; b.params.len()];
         let mut next = 0;
         let mut ok = true;
@@ -129,10 +123,10 @@ impl Lowerer<'_> {
             match &a.name {
                 None => {
                     if next >= b.params.len() {
-                        let takes = if b.required == b.params.len() {
-                            count_text(b.required)
-                        } else {
-                            format!("{} to {}", b.required, count_text(b.params.len()))
+                        let takes = match b.params.len() - b.required {
+                            0 => count_text(b.required),
+                            1 => format!("{} or {}", b.required, count_text(b.params.len())),
+                            _ => format!("{} to {}", b.required, count_text(b.params.len())),
                         };
                         self.error(
                             Diagnostic::error(
@@ -141,7 +135,6 @@ impl Lowerer<'_> {
                                 a.span,
                                 "unexpected argument",
                             )
-                            .with_label(callee.span, "")
                             .with_help(format!("the signature is `{}`", signature(b))),
                         );
                         return None;
@@ -219,7 +212,7 @@ impl Lowerer<'_> {
             }
             return Operand::Error;
         };
-        let Some(bound) = self.bind_args(b, callee, args, span) else {
+        let Some(bound) = self.bind_args(b, args, span) else {
             return Operand::Error;
         };
         let arg = |i: usize| bound.get(i);
@@ -845,7 +838,7 @@ impl Lowerer<'_> {
                     format!("K = {kb} here"),
                 )
                 .with_label(sa, format!("K = {ka} here"))
-                .with_help(if m == kb && ka == n {
+                .with_help(if ka == n {
                     "did you mean to transpose `b`? `dot(a, transpose(b))`".to_string()
                 } else {
                     "the columns of `a` must equal the rows of `b`".to_string()

@@ -18,7 +18,7 @@ pub struct Header {
 }
 
 /// The launch options a `tune` section may name besides consts.
-const LAUNCH_OPTIONS: [&str; 2] = ["num_warps", "num_stages"];
+pub const LAUNCH_OPTIONS: [&str; 2] = ["num_warps", "num_stages"];
 
 pub fn unknown_override_diag(name: &str, span: Span, consts: &[&str]) -> Diagnostic {
     let d = Diagnostic::error(
@@ -204,7 +204,8 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
     if strict {
         let consts: Vec<&str> = const_params.iter().map(|c| c.name.as_str()).collect();
         for (name, _) in &overrides.values {
-            if !consts.contains(&name.as_str()) {
+            // The autotuner may pass its launch options along with the consts.
+            if !consts.contains(&name.as_str()) && !LAUNCH_OPTIONS.contains(&name.as_str()) {
                 lw.error(unknown_override_diag(name, ast.name.span, &consts));
             }
         }

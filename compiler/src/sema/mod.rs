@@ -98,7 +98,7 @@ pub fn check_module(module: &ast::Module, overrides: &ConstOverrides) -> Vec<Dia
                 .iter()
                 .any(|p| p.name.name == *name && matches!(p.kind, ast::ParamKind::Const { .. }))
         });
-        if !declared {
+        if !declared && !header::LAUNCH_OPTIONS.contains(&name.as_str()) {
             let span = module
                 .kernels
                 .first()
