@@ -214,8 +214,3 @@ pub(crate) fn unknown_dtype_diag(name: &DTypeName) -> Diagnostic {
     d
 }
 
-/// Lowers every kernel of `module`, collecting all diagnostics (what `tilec check` reports).
-pub fn check_module(module: &ast::Module, overrides: &ConstOverrides) -> Vec<Diagnostic> {
-    let _ = (module, overrides);
-    unimplemented!("sema: owned by the semantic-analysis work")
-}
