@@ -438,14 +438,14 @@ impl Lowerer<'_> {
             match d {
                 SliceDim::Index(x) => {
                     let op = self.lower_expr(x);
-                    match self.scalar_i32(op, x.span, "a slice index") {
+                    match self.slice_index(op, x.span, "a slice index") {
                         Some(v) => out.push(IrSliceDim::Index(v)),
                         None => ok = false,
                     }
                 }
                 SliceDim::Range { start, len, .. } => {
                     let op = self.lower_expr(start);
-                    let s = self.scalar_i32(op, start.span, "the start of a slice range");
+                    let s = self.slice_index(op, start.span, "the start of a slice range");
                     let n = self.slice_len(len);
                     match (s, n) {
                         (Some(s), Some(n)) => {
@@ -505,6 +505,16 @@ impl Lowerer<'_> {
             self.check_shape(&shape, e.span)?
         };
         Some((ti, out, shape))
+    }
+
+    /// A slice index or range start: an `i32` scalar (literals adapt), or an `i64` one for
+    /// tensors too large for 32-bit offsets.
+    fn slice_index(&mut self, op: Operand, span: Span, what: &str) -> Option<Value> {
+        match op {
+            Operand::Value(v) if *self.ty(v) == Type::Scalar(DType::I64) => Some(v),
+            Operand::Const(c, DType::I64) => Some(self.const_value(c, DType::I64)),
+            _ => self.scalar_i32(op, span, what),
+        }
     }
 
     /// The `LEN` of `start ..+ LEN`: a positive const power of two.
