@@ -935,12 +935,21 @@ impl Lowerer<'_> {
             Type::Tile(t) => Some((v, s, t)),
             other => {
                 let shown = type_text(&other, &self.k.symbols);
-                self.error(Diagnostic::error(
-                    "tilec::expected_tile",
-                    format!("`{builtin}` needs a tile, not a scalar"),
-                    s,
-                    format!("this is `{shown}`"),
-                ));
+                let help = match builtin {
+                    "sum" | "max" | "min" => {
+                        "a scalar needs no reduction: use it directly".to_string()
+                    }
+                    _ => format!("`{builtin}` works on tiles; make one with `full([N], x, dtype)`"),
+                };
+                self.error(
+                    Diagnostic::error(
+                        "tilec::expected_tile",
+                        format!("`{builtin}` needs a tile, not a scalar"),
+                        s,
+                        format!("this is `{shown}`"),
+                    )
+                    .with_help(help),
+                );
                 None
             }
         }
