@@ -8,7 +8,8 @@
 //! * [`consts`]: const folding and header const expressions; `header`: parameters, const
 //!   values (overrides, defaults, tune), the tune section; `grid`: the launch grid.
 //! * [`env`]: names and scopes; `builder`: the lowering state and IR emission helpers.
-//! * `lower`: statements and expressions; `builtins`: the builtin functions.
+//! * `lower`: statements and expressions; `builtins`: the builtin functions; `slices`:
+//!   tensor slices, `load` and `store`.
 
 pub mod consts;
 pub mod env;
@@ -20,6 +21,7 @@ mod builtins;
 mod grid;
 mod header;
 mod lower;
+mod slices;
 
 use crate::diagnostics::Diagnostic;
 use crate::ir::{ConstValue, DType, InstData, Kernel};
