@@ -268,17 +268,21 @@ tune { WIDTH: [32, 64] }
     #[test]
     fn check_module_accepts_an_override_that_some_kernel_declares() {
         let m = crate::syntax::parse(TWO_KERNELS).expect("parses");
-        assert!(check_module(&m, &overrides(&[("WIDTH", ConstValue::Int(16))])).is_empty());
-        let d = check_module(&m, &overrides(&[("DEPTH", ConstValue::Int(16))]));
+        let width = ("WIDTH", ConstValue::Int(16));
+        assert!(check_module(&m, &overrides(&[width])).is_empty());
+        let d = check_module(&m, &overrides(&[width, ("DEPTH", ConstValue::Int(16))]));
         assert_eq!(codes(&d), ["tilec::unknown_override"]);
         let d = check_module(&m, &overrides(&[("WIDTH", ConstValue::Bool(true))]));
         assert_eq!(codes(&d), ["tilec::bad_override"]);
     }
 
     #[test]
-    fn a_tune_candidate_stands_in_for_a_missing_default() {
+    fn a_const_without_default_needs_an_override() {
         let m = crate::syntax::parse(TWO_KERNELS).expect("parses");
-        let k = lower_kernel(&m, Some("b"), &ConstOverrides::default()).expect("lowers");
+        let err = lower_kernel(&m, Some("b"), &ConstOverrides::default()).expect_err("no WIDTH");
+        assert_eq!(codes(&err), ["tilec::missing_const_value"]);
+        let k = lower_kernel(&m, Some("b"), &overrides(&[("WIDTH", ConstValue::Int(32))]))
+            .expect("lowers");
         assert_eq!(k.ir.const_value("WIDTH"), Some(ConstValue::Int(32)));
         let err = lower_kernel(&m, None, &ConstOverrides::default()).expect_err("two kernels");
         assert_eq!(codes(&err), ["tilec::unknown_kernel"]);
