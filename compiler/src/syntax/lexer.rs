@@ -158,7 +158,11 @@ fn block_comment<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> FilterResul
             lex.bump(end + 2);
             FilterResult::Skip
         }
-        None => FilterResult::Error(LexError::UnterminatedComment),
+        None => {
+            // Swallow the rest, so the comment's text is not lexed as code.
+            lex.bump(rest.len());
+            FilterResult::Error(LexError::UnterminatedComment)
+        }
     }
 }
 

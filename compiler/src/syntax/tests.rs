@@ -440,7 +440,7 @@ check_error!(
 );
 check_error!(
     error_unterminated_comment,
-    in_kernel("let a = 1; /* never closed")
+    in_kernel("let a = 1; /* never closed, it's \"text\" @")
 );
 check_error!(
     error_int_literal_too_large,
