@@ -8,8 +8,8 @@
 //! * [`consts`]: const folding and header const expressions; `header`: parameters, const
 //!   values (overrides, defaults, tune), the tune section; `grid`: the launch grid.
 //! * [`env`]: names and scopes; `builder`: the lowering state and IR emission helpers.
-//! * `lower`: statements and expressions; `builtins`: the builtin functions; `slices`:
-//!   tensor slices, `load` and `store`.
+//! * `lower`: statements and expressions; `control`: `for` and `if`; `builtins`: the
+//!   builtin functions; `slices`: tensor slices, `load` and `store`.
 
 pub mod consts;
 pub mod env;
@@ -18,6 +18,7 @@ pub mod types;
 
 mod builder;
 mod builtins;
+mod control;
 mod grid;
 mod header;
 mod lower;
