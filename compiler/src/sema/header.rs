@@ -281,12 +281,15 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
                 continue;
             }
             if entry.values.is_empty() {
-                lw.error(Diagnostic::error(
-                    "tilec::tune_empty",
-                    format!("`{name}` has no candidate values"),
-                    entry.span,
-                    "empty list",
-                ));
+                lw.error(
+                    Diagnostic::error(
+                        "tilec::tune_empty",
+                        format!("`{name}` has no candidate values"),
+                        entry.span,
+                        "empty list",
+                    )
+                    .with_help(format!("list the values to try, e.g. `{name}: [64, 128]`")),
+                );
                 continue;
             }
             let mut out = Vec::new();
