@@ -126,6 +126,21 @@ impl Lowerer<'_> {
             }
             other => other,
         };
+        let op = match op {
+            // A mutable variable gets its own named `const`, not a shared one.
+            Operand::Value(v) if mutable && self.k.values[v].name.is_none() => {
+                match self.const_of(v) {
+                    Some(c) => {
+                        let dtype = self.ty(v).dtype();
+                        let fresh = self.fresh_const(c, dtype);
+                        self.k.set_name(fresh, name.name.clone());
+                        Operand::Value(fresh)
+                    }
+                    None => op,
+                }
+            }
+            _ => op,
+        };
         if let Operand::Value(v) = op {
             self.name_value(v, &name.name);
         }
