@@ -8,9 +8,11 @@
 //!
 //! `convert_layout` into a shared layout stores the tile into its own buffer (barrier
 //! before, so earlier readers are done; barrier after); out of a shared layout it loads,
-//! with `ldmatrix` for dot operands when the layout allows (see `mma.rs`).
+//! except that dot operands `ldmatrix` can load stay in shared memory until `dot` loads them
+//! (see `mma.rs`).
 
 use super::index::IndexArith;
+use super::mma::{ldmatrix_plan, SharedOperand};
 use super::shared_layout;
 use super::thread_map::ThreadMap;
 use super::values::Lowered;
@@ -108,8 +110,17 @@ impl<'ctx> Cg<'_, 'ctx> {
                     return Err(internal("only convert_layout moves out of shared memory"));
                 }
                 let map = self.map_of(result)?;
-                if let Some(regs) = self.try_ldmatrix(sl, &src.shape, byte_offset, src.dtype, dst_layout, &map)? {
-                    self.set(result, Lowered::Tile(regs));
+                if let Some(plan) = ldmatrix_plan(sl, &src.shape, src.dtype, dst_layout, &map) {
+                    // Loaded by `dot`, block by block (see `mma.rs`).
+                    let op = SharedOperand {
+                        shared: sl.clone(),
+                        shape: src.shape.clone(),
+                        byte_offset,
+                        dtype: src.dtype,
+                        plan,
+                        map,
+                    };
+                    self.set(result, Lowered::SharedOperand(Box::new(op)));
                     return Ok(());
                 }
                 let mut regs = Vec::with_capacity(map.regs.len());

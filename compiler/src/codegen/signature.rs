@@ -1,5 +1,5 @@
 //! The kernel's entry point: parameters as `abi.rs` specifies, the `nvvm.annotations` that
-//! make it a kernel with `32 * num_warps` threads (`maxntid` and `reqntid`), and the dynamic
+//! make it a kernel of exactly `32 * num_warps` threads (`.reqntid`), and the dynamic
 //! shared memory array.
 
 use super::abi::{AbiParam, AbiDType};
@@ -101,7 +101,9 @@ pub fn declare<'ctx>(
 fn annotate<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>, func: FunctionValue<'ctx>, threads: u32) {
     let f: BasicMetadataValueEnum = func.as_global_value().as_pointer_value().into();
     let i32t = ctx.i32_type();
-    for (key, value) in [("kernel", 1), ("maxntidx", threads), ("reqntidx", threads)] {
+    // `.reqntid` (exactly this many threads) also bounds the block size like `.maxntid`;
+    // ptxas rejects both together.
+    for (key, value) in [("kernel", 1), ("reqntidx", threads)] {
         let node = ctx.metadata_node(&[
             f,
             ctx.metadata_string(key).into(),

@@ -4,7 +4,8 @@
 //! registers its [`ThreadMap`] gives each thread (register `r` holds the element
 //! `ThreadMap::element(thread, r)`). A tile with a shared layout lives in shared memory at a
 //! byte offset fixed by the shared-memory plan. A tensor parameter is its global pointer, its
-//! sizes (i32) and its strides (i64, all but the innermost).
+//! sizes (i32) and its strides (i64, all but the innermost). A dot operand that `ldmatrix`
+//! can load stays in shared memory until `dot` loads it, one block at a time.
 //!
 //! Registers have the element's LLVM type: `i1`, `i32`, `i64`, `half`, `bfloat`, `float`.
 
@@ -22,6 +23,8 @@ pub enum Lowered<'ctx> {
     Scalar(BasicValueEnum<'ctx>),
     Tile(Vec<BasicValueEnum<'ctx>>),
     Shared { byte_offset: u32 },
+    /// A dot operand that `dot` loads from shared memory with `ldmatrix` as it goes.
+    SharedOperand(Box<super::mma::SharedOperand>),
     Tensor(TensorArgs<'ctx>),
 }
 

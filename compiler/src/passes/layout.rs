@@ -16,7 +16,8 @@
 //! * element-wise ops take the layout of their first *strong* operand (one that derives from
 //!   an anchor) and convert the others; `splat` and `iota` are *weak*: a consumer that needs
 //!   another layout gets a fresh copy in that layout instead of a conversion (and so do
-//!   `broadcast`/`expand_dims` of them, by converting their cheaper operand);
+//!   `broadcast`/`expand_dims` of them, by converting their cheaper operand, and element-wise
+//!   work on weak values only);
 //! * loop-carried values take the layout their loop body yields (found by a trial run of the
 //!   body on a copy), so a loop carrying an mma accumulator converts only its initial value,
 //!   once, before the loop; `if` results take the layout of the first strong branch value.
@@ -191,6 +192,23 @@ impl LayoutPass<'_> {
                 };
                 let arg = self.convert(arg, &slice, block, out, cache);
                 InstData::ExpandDims { arg, axis }
+            }
+            // Element-wise work on weak values (index arithmetic on iotas, masks) is redone
+            // in the wanted layout rather than moved through shared memory.
+            Some(
+                mut d @ (InstData::Unary { .. }
+                | InstData::Cast { .. }
+                | InstData::Binary { .. }
+                | InstData::Cmp { .. }
+                | InstData::Select { .. }),
+            ) if !strong && is_distributed(target) => {
+                for a in d.args() {
+                    if self.tile(a).is_some() {
+                        let new = self.convert(a, target, block, out, cache);
+                        d.map_args(|x| if x == a { new } else { x });
+                    }
+                }
+                d
             }
             _ => InstData::ConvertLayout { arg: v },
         };
