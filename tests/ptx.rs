@@ -7,8 +7,8 @@
 
 use tilec::codegen::{self, CodegenError, CodegenOptions, GpuTarget};
 use tilec::ir::{
-    BinaryOp, Block, CmpOp, ConstValue, DType, Dim, InstData, Kernel, ReduceOp, SliceDim, TensorType, Type, UnaryOp,
-    Value, ValueList,
+    BinaryOp, Block, CmpOp, ConstValue, DType, Dim, InstData, Kernel, ReduceOp, SliceDim,
+    TensorType, Type, UnaryOp, Value, ValueList,
 };
 use tilec::passes::{self, PassOptions};
 
@@ -37,13 +37,22 @@ impl Builder {
         Dim::Sym(i as u32)
     }
     fn tensor(&mut self, name: &str, dtype: DType, dims: Vec<Dim>, mutable: bool) -> Value {
-        self.k.add_param(name, Type::Tensor(TensorType { dtype, dims, mutable }))
+        self.k.add_param(
+            name,
+            Type::Tensor(TensorType {
+                dtype,
+                dims,
+                mutable,
+            }),
+        )
     }
     fn scalar_param(&mut self, name: &str, dtype: DType) -> Value {
         self.k.add_param(name, Type::Scalar(dtype))
     }
     fn constant(&mut self, name: &str, value: i64) -> u32 {
-        self.k.consts.push((name.to_string(), ConstValue::Int(value)));
+        self.k
+            .consts
+            .push((name.to_string(), ConstValue::Int(value)));
         value as u32
     }
     fn push(&mut self, data: InstData, ty: Type) -> Value {
@@ -54,13 +63,27 @@ impl Builder {
         self.k.value_type(v).clone()
     }
     fn shape(&self, v: Value) -> Vec<u32> {
-        self.k.value_type(v).shape().map(|s| s.to_vec()).unwrap_or_default()
+        self.k
+            .value_type(v)
+            .shape()
+            .map(|s| s.to_vec())
+            .unwrap_or_default()
     }
     fn i32(&mut self, c: i64) -> Value {
-        self.push(InstData::Const { value: ConstValue::Int(c) }, Type::Scalar(DType::I32))
+        self.push(
+            InstData::Const {
+                value: ConstValue::Int(c),
+            },
+            Type::Scalar(DType::I32),
+        )
     }
     fn f32(&mut self, x: f64) -> Value {
-        self.push(InstData::Const { value: ConstValue::Float(x) }, Type::Scalar(DType::F32))
+        self.push(
+            InstData::Const {
+                value: ConstValue::Float(x),
+            },
+            Type::Scalar(DType::F32),
+        )
     }
     fn program_id(&mut self, axis: u8) -> Value {
         self.push(InstData::ProgramId { axis }, Type::Scalar(DType::I32))
@@ -72,7 +95,10 @@ impl Builder {
     fn fit(&mut self, v: Value, shape: &[u32]) -> Value {
         match self.ty(v) {
             Type::Scalar(d) => self.push(InstData::Splat { arg: v }, Type::tile(d, shape.to_vec())),
-            Type::Tile(t) if t.shape != shape => self.push(InstData::Broadcast { arg: v }, Type::tile(t.dtype, shape.to_vec())),
+            Type::Tile(t) if t.shape != shape => self.push(
+                InstData::Broadcast { arg: v },
+                Type::tile(t.dtype, shape.to_vec()),
+            ),
             _ => v,
         }
     }
@@ -91,19 +117,31 @@ impl Builder {
     }
     fn bin(&mut self, op: BinaryOp, a: Value, b: Value) -> Value {
         let shape = self.common(&[a, b]);
-        let (a, b) = if shape.is_empty() { (a, b) } else { (self.fit(a, &shape), self.fit(b, &shape)) };
+        let (a, b) = if shape.is_empty() {
+            (a, b)
+        } else {
+            (self.fit(a, &shape), self.fit(b, &shape))
+        };
         let ty = self.ty(a);
         self.push(InstData::Binary { op, args: [a, b] }, ty)
     }
     fn cmp(&mut self, op: CmpOp, a: Value, b: Value) -> Value {
         let shape = self.common(&[a, b]);
-        let (a, b) = if shape.is_empty() { (a, b) } else { (self.fit(a, &shape), self.fit(b, &shape)) };
+        let (a, b) = if shape.is_empty() {
+            (a, b)
+        } else {
+            (self.fit(a, &shape), self.fit(b, &shape))
+        };
         let ty = self.ty(a).with_dtype(DType::I1);
         self.push(InstData::Cmp { op, args: [a, b] }, ty)
     }
     fn select(&mut self, c: Value, a: Value, b: Value) -> Value {
         let shape = self.common(&[c, a, b]);
-        let (c, a, b) = (self.fit(c, &shape), self.fit(a, &shape), self.fit(b, &shape));
+        let (c, a, b) = (
+            self.fit(c, &shape),
+            self.fit(a, &shape),
+            self.fit(b, &shape),
+        );
         let ty = self.ty(a);
         self.push(InstData::Select { args: [c, a, b] }, ty)
     }
@@ -126,13 +164,20 @@ impl Builder {
         self.push(InstData::ExpandDims { arg: a, axis }, Type::tile(d, shape))
     }
     fn iota(&mut self, shape: &[u32], axis: u8) -> Value {
-        self.push(InstData::Iota { axis }, Type::tile(DType::I32, shape.to_vec()))
+        self.push(
+            InstData::Iota { axis },
+            Type::tile(DType::I32, shape.to_vec()),
+        )
     }
     fn reduce(&mut self, op: ReduceOp, a: Value, axis: u8) -> Value {
         let mut shape = self.shape(a);
         shape.remove(axis as usize);
         let d = self.ty(a).dtype();
-        let ty = if shape.is_empty() { Type::Scalar(d) } else { Type::tile(d, shape) };
+        let ty = if shape.is_empty() {
+            Type::Scalar(d)
+        } else {
+            Type::tile(d, shape)
+        };
         self.push(InstData::Reduce { op, arg: a, axis }, ty)
     }
     fn transpose(&mut self, a: Value) -> Value {
@@ -146,7 +191,10 @@ impl Builder {
             Some(acc) => acc,
             None => self.full(&shape, 0.0),
         };
-        self.push(InstData::Dot { args: [a, b, acc] }, Type::tile(DType::F32, shape))
+        self.push(
+            InstData::Dot { args: [a, b, acc] },
+            Type::tile(DType::F32, shape),
+        )
     }
     fn load(&mut self, tensor: Value, dims: Vec<SliceDim>, fill: f64) -> Value {
         let d = self.ty(tensor).dtype();
@@ -157,12 +205,28 @@ impl Builder {
                 SliceDim::Index(_) => None,
             })
             .collect();
-        let ty = if shape.is_empty() { Type::Scalar(d) } else { Type::tile(d, shape) };
-        let fill = if d.is_float() { ConstValue::Float(fill) } else { ConstValue::Int(fill as i64) };
+        let ty = if shape.is_empty() {
+            Type::Scalar(d)
+        } else {
+            Type::tile(d, shape)
+        };
+        let fill = if d.is_float() {
+            ConstValue::Float(fill)
+        } else {
+            ConstValue::Int(fill as i64)
+        };
         self.push(InstData::Load { tensor, dims, fill }, ty)
     }
     fn store(&mut self, tensor: Value, dims: Vec<SliceDim>, value: Value) {
-        self.k.append_inst(self.cur, InstData::Store { tensor, dims, value }, &[]);
+        self.k.append_inst(
+            self.cur,
+            InstData::Store {
+                tensor,
+                dims,
+                value,
+            },
+            &[],
+        );
     }
     /// `for iv in range(lo, hi, step)` carrying `init`; `body` returns the next values.
     fn for_loop(
@@ -172,7 +236,9 @@ impl Builder {
         body: impl FnOnce(&mut Self, Value, &[Value]) -> Vec<Value>,
     ) -> Vec<Value> {
         let block = self.k.create_block();
-        let iv = self.k.append_block_param(block, Type::Scalar(DType::I32), Some("iv".into()));
+        let iv = self
+            .k
+            .append_block_param(block, Type::Scalar(DType::I32), Some("iv".into()));
         let params: Vec<Value> = init
             .iter()
             .map(|&v| {
@@ -182,12 +248,24 @@ impl Builder {
             .collect();
         let outer = std::mem::replace(&mut self.cur, block);
         let next = body(self, iv, &params);
-        self.k.append_inst(block, InstData::Yield { args: next.into_iter().collect() }, &[]);
+        self.k.append_inst(
+            block,
+            InstData::Yield {
+                args: next.into_iter().collect(),
+            },
+            &[],
+        );
         self.cur = outer;
         let types: Vec<Type> = init.iter().map(|&v| self.ty(v)).collect();
         let inst = self.k.append_inst(
             self.cur,
-            InstData::For { lower: lo, upper: hi, step, init: init.iter().copied().collect::<ValueList>(), body: block },
+            InstData::For {
+                lower: lo,
+                upper: hi,
+                step,
+                init: init.iter().copied().collect::<ValueList>(),
+                body: block,
+            },
             &types,
         );
         self.k.inst_results(inst).to_vec()
@@ -371,44 +449,53 @@ fn attention() -> Kernel {
     let hi = b.bin(BinaryOp::Rem, p1, h_ext);
     let zero = b.i32(0);
     let slice = |start: Value, len: u32| {
-        vec![SliceDim::Index(bi), SliceDim::Index(hi), range(start, len), range(zero, hd)]
+        vec![
+            SliceDim::Index(bi),
+            SliceDim::Index(hi),
+            range(start, len),
+            range(zero, hd),
+        ]
     };
     let qs = b.load(q, slice(start_m, bm), 0.0);
-    let log2e = b.f32(1.44269504);
+    let log2e = b.f32(std::f64::consts::LOG2_E);
     let qk_scale = b.bin(BinaryOp::Mul, scale, log2e);
     let m0 = b.full(&[bm], f64::NEG_INFINITY);
     let l0 = b.full(&[bm], 0.0);
     let acc0 = b.full(&[bm, hd], 0.0);
     let (s_ext, step) = (b.dim(q, 2), b.i32(bn as i64));
-    let res = b.for_loop([zero, s_ext, step], &[m0, l0, acc0], |b, start_n, carried| {
-        let (m_i, l_i, acc) = (carried[0], carried[1], carried[2]);
-        let ks = b.load(k, slice(start_n, bn), 0.0);
-        let kt = b.transpose(ks);
-        let qk = b.dot(qs, kt, None);
-        let s = b.bin(BinaryOp::Mul, qk, qk_scale);
-        let io = b.iota(&[bm, bn], 1);
-        let cols = b.bin(BinaryOp::Add, start_n, io);
-        let inside = b.cmp(CmpOp::Lt, cols, s_ext);
-        let ninf = b.f32(f64::NEG_INFINITY);
-        let s = b.select(inside, s, ninf);
-        let rowmax = b.reduce(ReduceOp::Max, s, 1);
-        let m_new = b.bin(BinaryOp::Max, m_i, rowmax);
-        let me = b.expand(m_new, 1);
-        let centered = b.bin(BinaryOp::Sub, s, me);
-        let p = b.unary(UnaryOp::Exp2, centered);
-        let dm = b.bin(BinaryOp::Sub, m_i, m_new);
-        let alpha = b.unary(UnaryOp::Exp2, dm);
-        let la = b.bin(BinaryOp::Mul, l_i, alpha);
-        let ps = b.reduce(ReduceOp::Sum, p, 1);
-        let l_new = b.bin(BinaryOp::Add, la, ps);
-        let vs = b.load(v, slice(start_n, bn), 0.0);
-        let ae = b.expand(alpha, 1);
-        let scaled = b.bin(BinaryOp::Mul, acc, ae);
-        let p16 = b.cast(p, DType::F16);
-        let pv = b.dot(p16, vs, None);
-        let acc_new = b.bin(BinaryOp::Add, scaled, pv);
-        vec![m_new, l_new, acc_new]
-    });
+    let res = b.for_loop(
+        [zero, s_ext, step],
+        &[m0, l0, acc0],
+        |b, start_n, carried| {
+            let (m_i, l_i, acc) = (carried[0], carried[1], carried[2]);
+            let ks = b.load(k, slice(start_n, bn), 0.0);
+            let kt = b.transpose(ks);
+            let qk = b.dot(qs, kt, None);
+            let s = b.bin(BinaryOp::Mul, qk, qk_scale);
+            let io = b.iota(&[bm, bn], 1);
+            let cols = b.bin(BinaryOp::Add, start_n, io);
+            let inside = b.cmp(CmpOp::Lt, cols, s_ext);
+            let ninf = b.f32(f64::NEG_INFINITY);
+            let s = b.select(inside, s, ninf);
+            let rowmax = b.reduce(ReduceOp::Max, s, 1);
+            let m_new = b.bin(BinaryOp::Max, m_i, rowmax);
+            let me = b.expand(m_new, 1);
+            let centered = b.bin(BinaryOp::Sub, s, me);
+            let p = b.unary(UnaryOp::Exp2, centered);
+            let dm = b.bin(BinaryOp::Sub, m_i, m_new);
+            let alpha = b.unary(UnaryOp::Exp2, dm);
+            let la = b.bin(BinaryOp::Mul, l_i, alpha);
+            let ps = b.reduce(ReduceOp::Sum, p, 1);
+            let l_new = b.bin(BinaryOp::Add, la, ps);
+            let vs = b.load(v, slice(start_n, bn), 0.0);
+            let ae = b.expand(alpha, 1);
+            let scaled = b.bin(BinaryOp::Mul, acc, ae);
+            let p16 = b.cast(p, DType::F16);
+            let pv = b.dot(p16, vs, None);
+            let acc_new = b.bin(BinaryOp::Add, scaled, pv);
+            vec![m_new, l_new, acc_new]
+        },
+    );
     let le = b.expand(res[1], 1);
     let o = b.bin(BinaryOp::Div, res[2], le);
     let o16 = b.cast(o, DType::F16);
@@ -422,7 +509,11 @@ fn layouts(kernel: &Kernel) -> String {
     kernel.walk_insts(kernel.entry, &mut |inst| {
         for &r in kernel.inst_results(inst) {
             if let Some(t) = kernel.value_type(r).as_tile() {
-                let layout = t.layout.as_ref().map(|l| l.to_string()).unwrap_or_else(|| "NONE".into());
+                let layout = t
+                    .layout
+                    .as_ref()
+                    .map(|l| l.to_string())
+                    .unwrap_or_else(|| "NONE".into());
                 let dims: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
                 out.push_str(&format!(
                     "{:<15} tile<{}, [{}]> {layout}\n",
@@ -437,9 +528,14 @@ fn layouts(kernel: &Kernel) -> String {
 }
 
 /// Passes and codegen for `target`; the kernel after the passes and the compiled result.
-fn compile(kernel: &Kernel, target: GpuTarget, num_warps: u32) -> (Kernel, Result<codegen::CompiledKernel, CodegenError>) {
+fn compile(
+    kernel: &Kernel,
+    target: GpuTarget,
+    num_warps: u32,
+) -> (Kernel, Result<codegen::CompiledKernel, CodegenError>) {
     let mut k = kernel.clone();
-    passes::run(&mut k, &PassOptions { num_warps, target }, &mut |_, _| {}).expect("passes succeed");
+    passes::run(&mut k, &PassOptions { num_warps, target }, &mut |_, _| {})
+        .expect("passes succeed");
     let compiled = codegen::compile(&k, &CodegenOptions { target, num_warps });
     (k, compiled)
 }
@@ -501,10 +597,22 @@ fn attention_uses_tensor_cores_for_both_products() {
     for (target, p) in &ptx {
         // Q K^T and P V, both on mma.sync; Q, K^T and P by plain ldmatrix (k-contiguous),
         // V by ldmatrix.trans (n-contiguous).
-        assert!(p.contains("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"), "{target}");
-        assert!(p.contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16"), "{target}");
-        assert!(p.contains("ldmatrix.sync.aligned.m8n8.x2.shared.b16"), "{target}");
-        assert!(p.contains("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16"), "{target}");
+        assert!(
+            p.contains("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"),
+            "{target}"
+        );
+        assert!(
+            p.contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16"),
+            "{target}"
+        );
+        assert!(
+            p.contains("ldmatrix.sync.aligned.m8n8.x2.shared.b16"),
+            "{target}"
+        );
+        assert!(
+            p.contains("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16"),
+            "{target}"
+        );
         let mmas = p.matches("mma.sync.aligned").count();
         // 128x64x64 per product over 4 warps: 2 x 8 x 4 x 2 = 64 per warp per product... at
         // least one per block of each product.

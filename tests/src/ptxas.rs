@@ -59,7 +59,8 @@ fn install() -> Result<PathBuf, String> {
                 let result = run_pip();
                 let _ = std::fs::remove_file(&lock);
                 result?;
-                return locate().ok_or_else(|| "pip succeeded but ptxas is not where expected".to_string());
+                return locate()
+                    .ok_or_else(|| "pip succeeded but ptxas is not where expected".to_string());
             }
             Err(_) => {
                 // Someone else is installing; a lock older than 15 minutes is stale.

@@ -26,7 +26,11 @@ pub const MAX_REGISTERS: u32 = 255;
 pub const REGISTER_ALLOWANCE: u32 = 24;
 
 /// Checks `kernel` against the target's budgets.
-pub fn check(kernel: &Kernel, options: &CodegenOptions, plan: &SharedPlan) -> Result<(), CodegenError> {
+pub fn check(
+    kernel: &Kernel,
+    options: &CodegenOptions,
+    plan: &SharedPlan,
+) -> Result<(), CodegenError> {
     let mut diags = Vec::new();
     if let Some(d) = check_registers(kernel, options.num_warps) {
         diags.push(d);
@@ -51,7 +55,9 @@ pub fn check(kernel: &Kernel, options: &CodegenOptions, plan: &SharedPlan) -> Re
                 Span::default(),
                 "",
             )
-            .with_note(format!("shared memory stages dot operands and layout conversions{what}"))
+            .with_note(format!(
+                "shared memory stages dot operands and layout conversions{what}"
+            ))
             .with_help(format!("lower {}", const_hint(kernel, &[]))),
         );
     }
@@ -68,7 +74,9 @@ pub fn tile_registers(t: &TileType, num_warps: u32) -> u32 {
     if layout.is_shared() {
         return 0;
     }
-    let Ok(map) = ThreadMap::new(layout, &t.shape, num_warps) else { return 0 };
+    let Ok(map) = ThreadMap::new(layout, &t.shape, num_warps) else {
+        return 0;
+    };
     let mut n = map.regs.len() as u32;
     // Dot operands are loaded one k-step (16 along k) at a time.
     if let crate::ir::layout::Layout::DotOperand { op_idx, .. } = layout {
@@ -89,7 +97,10 @@ fn is_alias(kernel: &Kernel, v: Value) -> bool {
     match kernel.values[v].def {
         ValueDef::Result(inst, _) => matches!(
             kernel.insts[inst],
-            InstData::Splat { .. } | InstData::Iota { .. } | InstData::Broadcast { .. } | InstData::ExpandDims { .. }
+            InstData::Splat { .. }
+                | InstData::Iota { .. }
+                | InstData::Broadcast { .. }
+                | InstData::ExpandDims { .. }
         ),
         ValueDef::Param(..) => false,
     }
@@ -169,7 +180,9 @@ fn check_registers(kernel: &Kernel, num_warps: u32) -> Option<Diagnostic> {
                 if Some(b) == def {
                     break;
                 }
-                let Some(parent) = kernel.blocks[b].parent else { break };
+                let Some(parent) = kernel.blocks[b].parent else {
+                    break;
+                };
                 if let Some(&e) = lin.loop_end.get(&parent) {
                     end = end.max(e);
                 }
@@ -182,7 +195,9 @@ fn check_registers(kernel: &Kernel, num_warps: u32) -> Option<Diagnostic> {
     let mut live = vec![0u32; lin.len.max(1)];
     let mut biggest_at: Vec<Option<(u32, Value)>> = vec![None; lin.len.max(1)];
     for (&v, &(start, end)) in &ranges {
-        let Some(t) = kernel.value_type(v).as_tile() else { continue };
+        let Some(t) = kernel.value_type(v).as_tile() else {
+            continue;
+        };
         if is_alias(kernel, v) {
             continue;
         }

@@ -41,9 +41,19 @@ pub struct LdmatrixPlan {
 
 /// Whether (and how) a tile with shared layout `sl` and shape `shape` is loaded into the
 /// dot-operand map `map` by `ldmatrix`.
-pub fn ldmatrix_plan(sl: &SharedLayout, shape: &[u32], dtype: DType, layout: &Layout, map: &ThreadMap) -> Option<LdmatrixPlan> {
-    let Layout::DotOperand { op_idx, parent, .. } = layout else { return None };
-    let Layout::Mma(m) = parent.as_ref() else { return None };
+pub fn ldmatrix_plan(
+    sl: &SharedLayout,
+    shape: &[u32],
+    dtype: DType,
+    layout: &Layout,
+    map: &ThreadMap,
+) -> Option<LdmatrixPlan> {
+    let Layout::DotOperand { op_idx, parent, .. } = layout else {
+        return None;
+    };
+    let Layout::Mma(m) = parent.as_ref() else {
+        return None;
+    };
     if dtype.size_bytes() != 2 || shape.len() != 2 || shared_layout::check(sl, shape).is_err() {
         return None;
     }
@@ -97,12 +107,20 @@ pub fn ldmatrix_plan(sl: &SharedLayout, shape: &[u32], dtype: DType, layout: &La
 
 /// The coordinate of the matrix row whose address thread `tid` hands to the `ldmatrix` of
 /// block `block`.
-pub fn ldmatrix_row<A: IndexArith>(ia: &mut A, plan: &LdmatrixPlan, map: &ThreadMap, tid: A::V, block: usize) -> Vec<A::V> {
+pub fn ldmatrix_row<A: IndexArith>(
+    ia: &mut A,
+    plan: &LdmatrixPlan,
+    map: &ThreadMap,
+    tid: A::V,
+    block: usize,
+) -> Vec<A::V> {
     // The block's origin as warp lane 0 sees it.
     let warp = ia.div(tid, 32);
     let warp_tid = ia.mul(warp, 32);
     let base = map.thread_base(ia, warp_tid);
-    let mut origin: Vec<A::V> = (0..2).map(|d| ia.add_const(base[d], map.regs[block * plan.regs_per_block][d])).collect();
+    let mut origin: Vec<A::V> = (0..2)
+        .map(|d| ia.add_const(base[d], map.regs[block * plan.regs_per_block][d]))
+        .collect();
     // Lane l addresses matrix (l / 8) % matrices, row l % 8.
     let lane = ia.rem(tid, 32);
     let matrix = ia.div(lane, 8);
@@ -138,7 +156,11 @@ pub struct SharedOperand {
 impl<'ctx> Cg<'_, 'ctx> {
     /// Loads block `block` of a dot operand from shared memory: its `regs_per_block`
     /// registers.
-    pub fn ldmatrix_block(&self, op: &SharedOperand, block: usize) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+    pub fn ldmatrix_block(
+        &self,
+        op: &SharedOperand,
+        block: usize,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
         let plan = &op.plan;
         let i32t = self.ctx.i32_type();
         let name = format!(
@@ -148,40 +170,65 @@ impl<'ctx> Cg<'_, 'ctx> {
         );
         let fields: Vec<BasicTypeEnum> = (0..plan.matrices).map(|_| i32t.into()).collect();
         let ret: BasicTypeEnum = self.ctx.struct_type(&fields, false).into();
-        let shared_ptr = self.ctx.ptr_type(inkwell::AddressSpace::from(super::signature::SHARED));
+        let shared_ptr = self
+            .ctx
+            .ptr_type(inkwell::AddressSpace::from(super::signature::SHARED));
         let f = self.intrinsic(&name, Some(ret), &[shared_ptr.into()]);
-        let pair_ty = super::values::llvm_type(self.ctx, op.dtype).into_float_type().vec_type(2);
+        let pair_ty = super::values::llvm_type(self.ctx, op.dtype)
+            .into_float_type()
+            .vec_type(2);
         let mut ia = self.index();
         let row = ldmatrix_row(&mut ia, plan, &op.map, self.tid, block);
         let elem = shared_layout::offset(&mut ia, &op.shared, &op.shape, &row);
         let ptr = self.shared_elem_ptr(op.byte_offset, elem, op.dtype)?;
-        let out = self.call(f, &[ptr.into()]).expect("ldmatrix returns registers");
+        let out = self
+            .call(f, &[ptr.into()])
+            .expect("ldmatrix returns registers");
         let mut regs = Vec::with_capacity(plan.regs_per_block);
         for j in 0..plan.matrices {
             let word = self.b.build_extract_value(out.into_struct_value(), j, "")?;
-            let pair = self.b.build_bit_cast(word, pair_ty, "")?.into_vector_value();
+            let pair = self
+                .b
+                .build_bit_cast(word, pair_ty, "")?
+                .into_vector_value();
             for i in 0..2u64 {
-                regs.push(self.b.build_extract_element(pair, i32t.const_int(i, false), "")?);
+                regs.push(
+                    self.b
+                        .build_extract_element(pair, i32t.const_int(i, false), "")?,
+                );
             }
         }
         Ok(regs)
     }
 
     /// The registers of block `block` (of `per_block` registers) of dot operand `v`.
-    fn operand_block(&self, v: Value, block: usize, per_block: usize) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+    fn operand_block(
+        &self,
+        v: Value,
+        block: usize,
+        per_block: usize,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
         match self.get(v)? {
             Lowered::SharedOperand(op) => self.ldmatrix_block(op, block),
             Lowered::Tile(regs) => Ok(regs[block * per_block..(block + 1) * per_block].to_vec()),
-            _ => Err(CodegenError::Internal("dot operand is neither registers nor in shared memory".into())),
+            _ => Err(CodegenError::Internal(
+                "dot operand is neither registers nor in shared memory".into(),
+            )),
         }
     }
 
     /// `dot(a, b, acc)` with `mma.sync.m16n8k16` per (m, n, k) block.
-    pub fn lower_dot(&mut self, [a, b, acc]: [Value; 3], result: Value) -> Result<(), CodegenError> {
+    pub fn lower_dot(
+        &mut self,
+        [a, b, acc]: [Value; 3],
+        result: Value,
+    ) -> Result<(), CodegenError> {
         let at = self.tile_type(a)?;
         let rt = self.tile_type(result)?;
         let Some(Layout::Mma(mma)) = &rt.layout else {
-            return Err(CodegenError::Internal("dot result without an mma layout".into()));
+            return Err(CodegenError::Internal(
+                "dot result without an mma layout".into(),
+            ));
         };
         let (wm, wn) = (mma.warps_per_cta[0], mma.warps_per_cta[1]);
         let (m, n, k) = (rt.shape[0], rt.shape[1], at.shape[1]);
@@ -198,7 +245,10 @@ impl<'ctx> Cg<'_, 'ctx> {
         let f32t = self.ctx.f32_type();
         let i32t = self.ctx.i32_type();
         let (name, word_ty): (&str, BasicTypeEnum) = match at.dtype {
-            DType::F16 => ("llvm.nvvm.mma.m16n8k16.row.col.f32.f32", self.ctx.f16_type().vec_type(2).into()),
+            DType::F16 => (
+                "llvm.nvvm.mma.m16n8k16.row.col.f32.f32",
+                self.ctx.f16_type().vec_type(2).into(),
+            ),
             DType::BF16 => ("llvm.nvvm.mma.m16n8k16.row.col.bf16", i32t.into()),
             d => return Err(CodegenError::Internal(format!("dot of {d}"))),
         };
@@ -206,11 +256,17 @@ impl<'ctx> Cg<'_, 'ctx> {
         params.extend([BasicTypeEnum::from(f32t); 4]);
         let ret = self.ctx.struct_type(&[f32t.into(); 4], false);
         let f = self.intrinsic(name, Some(ret.into()), &params);
-        let elem_pair = super::values::llvm_type(self.ctx, at.dtype).into_float_type().vec_type(2);
-        let pack = |cg: &Self, x: BasicValueEnum<'ctx>, y: BasicValueEnum<'ctx>| -> Result<BasicValueEnum<'ctx>, CodegenError> {
+        let elem_pair = super::values::llvm_type(self.ctx, at.dtype)
+            .into_float_type()
+            .vec_type(2);
+        let pack = |cg: &Self,
+                    x: BasicValueEnum<'ctx>,
+                    y: BasicValueEnum<'ctx>|
+         -> Result<BasicValueEnum<'ctx>, CodegenError> {
             let mut v = elem_pair.get_undef();
             v = cg.b.build_insert_element(v, x, i32t.const_zero(), "")?;
-            v = cg.b.build_insert_element(v, y, i32t.const_int(1, false), "")?;
+            v =
+                cg.b.build_insert_element(v, y, i32t.const_int(1, false), "")?;
             Ok(cg.b.build_bit_cast(v, word_ty, "")?)
         };
         let mut out = cr;
@@ -233,7 +289,9 @@ impl<'ctx> Cg<'_, 'ctx> {
                     args.extend_from_slice(&out[c0..c0 + 4]);
                     let d = self.call(f, &args).expect("mma returns the accumulator");
                     for i in 0..4 {
-                        out[c0 + i] = self.b.build_extract_value(d.into_struct_value(), i as u32, "")?;
+                        out[c0 + i] =
+                            self.b
+                                .build_extract_value(d.into_struct_value(), i as u32, "")?;
                     }
                 }
             }
@@ -242,7 +300,6 @@ impl<'ctx> Cg<'_, 'ctx> {
         Ok(())
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -302,7 +359,7 @@ mod tests {
             (0u8, [64u32, 64u32], vec![1u32, 0], 4u32, (4u32, 1u32)), // A, k-contiguous
             (0, [128, 32], vec![0, 1], 4, (4, 1)),                    // A, m-contiguous (.trans)
             (1, [64, 64], vec![0, 1], 4, (4, 1)),                     // B = K^T, k-contiguous
-            (1, [64, 64], vec![1, 0], 4, (4, 1)),                     // B = V, n-contiguous (.trans)
+            (1, [64, 64], vec![1, 0], 4, (4, 1)), // B = V, n-contiguous (.trans)
             (0, [64, 32], vec![1, 0], 4, (2, 2)),
             (1, [32, 64], vec![1, 0], 8, (2, 4)),
         ];
@@ -316,7 +373,10 @@ mod tests {
             let got = simulate(&plan, &map, warps);
             for t in 0..32 * warps {
                 let want: Vec<Vec<u32>> = (0..map.regs.len()).map(|r| map.element(t, r)).collect();
-                assert_eq!(got[t as usize], want, "op {op_idx} {shape:?} {order:?} thread {t}");
+                assert_eq!(
+                    got[t as usize], want,
+                    "op {op_idx} {shape:?} {order:?} thread {t}"
+                );
             }
         }
     }

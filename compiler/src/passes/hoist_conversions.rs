@@ -41,8 +41,12 @@ fn defined_within(kernel: &Kernel, v: Value, block: Block) -> bool {
 }
 
 fn hoist_from(kernel: &mut Kernel, for_inst: Inst) {
-    let InstData::For { body, .. } = kernel.insts[for_inst] else { return };
-    let Some(outer) = kernel.inst_block[for_inst] else { return };
+    let InstData::For { body, .. } = kernel.insts[for_inst] else {
+        return;
+    };
+    let Some(outer) = kernel.inst_block[for_inst] else {
+        return;
+    };
     let mut moved = Vec::new();
     let mut kept = Vec::new();
     for inst in std::mem::take(&mut kernel.blocks[body].insts) {

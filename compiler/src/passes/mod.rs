@@ -47,7 +47,9 @@ pub fn run(
     observe: &mut dyn FnMut(&str, &Kernel),
 ) -> Result<(), PassError> {
     let _ = options.target; // No pass depends on the target yet (a Hopper lowering will).
-    step(kernel, "layout", observe, |k| layout::run(k, options.num_warps))?;
+    step(kernel, "layout", observe, |k| {
+        layout::run(k, options.num_warps)
+    })?;
     step(kernel, "hoist_conversions", observe, |k| {
         hoist_conversions::run(k);
         Ok(())
