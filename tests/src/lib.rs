@@ -1,5 +1,7 @@
 //! Shared helpers for the test harnesses: paths, seeded random inputs, host references.
 
+pub mod ptxas;
+
 pub use tilec::reference;
 
 use std::path::PathBuf;
@@ -11,4 +13,3 @@ pub fn workspace_root() -> PathBuf {
         .expect("tests/ has a parent")
         .to_path_buf()
 }
-pub mod ptxas;

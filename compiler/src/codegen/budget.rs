@@ -239,7 +239,7 @@ fn check_registers(kernel: &Kernel, num_warps: u32) -> Option<Diagnostic> {
             32 * num_warps,
             tile_registers(t, num_warps)
         ))
-        .with_help(format!("lower {} or raise num_warps (now {num_warps})", const_hint(kernel, &t.shape))),
+        .with_help(format!("lower {}, or raise num_warps (now {num_warps})", const_hint(kernel, &t.shape))),
     )
 }
 
