@@ -7,7 +7,6 @@
 //! line in a file overrides the default of 4 warps. `tests/ptx/config/*.tir` are
 //! configurations that cannot work: their diagnostics are snapshotted.
 
-use std::path::Path;
 use tilec::codegen::{self, CodegenError, CodegenOptions, GpuTarget};
 use tilec::ir::Kernel;
 use tilec::passes::{self, PassOptions};
