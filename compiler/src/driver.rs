@@ -1,1 +1,81 @@
-//! The pipeline as one readable function per entry point: parse, lower, verify.
+//! The pipeline, one readable function per entry point: parse → lower → verify (→ passes →
+//! codegen, in `crate::codegen`). The CLI and the runtime call these rather than the stages.
+//!
+//! Architecture invariant: every kernel that leaves [`lower`] has passed the IR verifier. A
+//! verifier failure there is a compiler bug, reported as an internal-error diagnostic rather
+//! than a panic, so the user still gets a message and exit code 1.
+
+use crate::diagnostics::Diagnostic;
+use crate::ir::verify::verify;
+use crate::sema::{self, ConstOverrides, LoweredKernel};
+use crate::syntax::{self, ast};
+use std::path::Path;
+
+/// A `.tile` source file held in memory, with the name diagnostics show for it.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    pub fn read(path: &Path) -> std::io::Result<Self> {
+        Ok(SourceFile::new(
+            path.display().to_string(),
+            std::fs::read_to_string(path)?,
+        ))
+    }
+}
+
+/// Parses a source file.
+pub fn parse(source: &SourceFile) -> Result<ast::Module, Vec<Diagnostic>> {
+    syntax::parse(&source.text)
+}
+
+/// Parses and checks every kernel of a file with the given const values: what `tilec check`
+/// reports. An empty list means the file is fine.
+pub fn check(source: &SourceFile, overrides: &ConstOverrides) -> Vec<Diagnostic> {
+    match parse(source) {
+        Err(diags) => diags,
+        Ok(module) => sema::check_module(&module, overrides),
+    }
+}
+
+/// Parses a file and lowers one kernel (`None`: the only one) to verified tile IR.
+pub fn lower(
+    source: &SourceFile,
+    kernel: Option<&str>,
+    overrides: &ConstOverrides,
+) -> Result<LoweredKernel, Vec<Diagnostic>> {
+    let module = parse(source)?;
+    let lowered = sema::lower_kernel(&module, kernel, overrides)?;
+    verify_or_internal_error(&lowered.ir, "lowering")?;
+    Ok(lowered)
+}
+
+/// Runs the verifier; a failure becomes one internal-error diagnostic naming the stage.
+pub fn verify_or_internal_error(
+    kernel: &crate::ir::Kernel,
+    after: &str,
+) -> Result<(), Vec<Diagnostic>> {
+    verify(kernel).map_err(|errors| {
+        let mut d = Diagnostic {
+            code: "tilec::internal_error",
+            message: format!("internal compiler error: invalid IR after {after}"),
+            labels: Vec::new(),
+            help: Some("this is a bug in tilec; please report it with this program".into()),
+            notes: Vec::new(),
+        };
+        for e in errors {
+            d.notes.push(e.to_string());
+        }
+        vec![d]
+    })
+}

@@ -48,3 +48,9 @@ pub fn lower_kernel(
     let _ = (module, name, overrides);
     unimplemented!("sema: owned by the semantic-analysis work")
 }
+
+/// Lowers every kernel of `module`, collecting all diagnostics (what `tilec check` reports).
+pub fn check_module(module: &ast::Module, overrides: &ConstOverrides) -> Vec<Diagnostic> {
+    let _ = (module, overrides);
+    unimplemented!("sema: owned by the semantic-analysis work")
+}

@@ -1,16 +1,35 @@
 //! Syntax: source text to [`ast::Module`].
 //!
-//! * `lexer`: tokens, with logos.
-//! * `grammar.lalrpop`: the grammar, compiled by lalrpop at build time.
+//! * [`lexer`]: tokens, with logos; lexical errors.
+//! * `grammar.lalrpop`: the grammar, compiled by lalrpop at build time; its actions use
+//!   `builder` for AST construction and desugaring.
+//! * `errors`: delimiter checks and the translation of parse errors into diagnostics.
 //! * [`ast`]: the tree, with spans.
 
 pub mod ast;
+mod builder;
+mod errors;
+pub mod lexer;
+
+#[cfg(test)]
+mod tests;
+
+lalrpop_util::lalrpop_mod!(
+    #[allow(clippy::all, clippy::pedantic, unused)]
+    grammar,
+    "/syntax/grammar.rs"
+);
 
 use crate::diagnostics::Diagnostic;
 
 /// Parses a whole source file. Lexical and syntax errors come back as diagnostics (as many as
 /// the parser can recover from); this never panics, whatever the input.
 pub fn parse(source: &str) -> Result<ast::Module, Vec<Diagnostic>> {
-    let _ = source;
-    unimplemented!("parser: owned by the syntax work")
+    let tokens = lexer::tokenize(source)?;
+    if let Some(diagnostic) = errors::check_token_structure(&tokens, source.len()) {
+        return Err(vec![diagnostic]);
+    }
+    grammar::ModuleParser::new()
+        .parse(tokens.iter().cloned().map(Ok))
+        .map_err(|error| vec![errors::syntax_error(error, &tokens, source.len())])
 }

@@ -1,0 +1,67 @@
+//! `tilec run FILE --interp`: run a kernel on the CPU interpreter and summarize its outputs.
+
+use crate::inputs::{make_args, to_f64};
+use crate::options::{ConstDef, ScalarDef, ShapeDef};
+use crate::{overrides, read_source, report, Failure};
+use std::path::PathBuf;
+use tilec::interp::{self, ArgValue};
+use tilec::ir::Type;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    pub file: PathBuf,
+    /// Run on the CPU interpreter (the reference semantics).
+    #[arg(long, required = true)]
+    pub interp: bool,
+    /// Size of a shape symbol: --shape S=1000.
+    #[arg(long = "shape", value_name = "SYM=N")]
+    pub shapes: Vec<ShapeDef>,
+    /// Value of a scalar parameter: --arg scale=0.125.
+    #[arg(long = "arg", value_name = "NAME=VALUE")]
+    pub scalars: Vec<ScalarDef>,
+    #[arg(short = 'D', value_name = "NAME=VALUE")]
+    pub define: Vec<ConstDef>,
+    #[arg(long)]
+    pub kernel: Option<String>,
+    /// Seed of the random inputs.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+pub fn run(args: &RunArgs) -> Result<(), Failure> {
+    let source = read_source(&args.file)?;
+    let lowered = tilec::driver::lower(&source, args.kernel.as_deref(), &overrides(&args.define))
+        .map_err(|d| {
+            report(&source, &d);
+            Failure::Program
+        })?;
+    let kernel = &lowered.ir;
+    let mut values = make_args(kernel, &args.shapes, &args.scalars, args.seed).map_err(|e| {
+        eprintln!("error: {e}");
+        Failure::Program
+    })?;
+    interp::run(kernel, &mut values).map_err(|e| {
+        eprintln!("error: the interpreter stopped: {e}");
+        Failure::Program
+    })?;
+    println!("{}: ran on the interpreter", kernel.name);
+    for (param, value) in kernel.params.iter().zip(&values) {
+        let writable = matches!(kernel.value_type(param.value), Type::Tensor(t) if t.mutable);
+        if let (true, ArgValue::Tensor(t)) = (writable, value) {
+            let xs = to_f64(&t.data);
+            let unwritten = xs.iter().filter(|x| x.is_nan()).count();
+            let finite: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+            let mean = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
+            let (lo, hi) = finite
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            println!(
+                "  {}: {:?} {} elements, min {lo:.4} max {hi:.4} mean {mean:.4}, {unwritten} NaN",
+                param.name,
+                t.shape,
+                xs.len()
+            );
+        }
+    }
+    Ok(())
+}

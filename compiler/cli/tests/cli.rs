@@ -1,0 +1,93 @@
+//! The `tilec` binary end to end: each case is a command line, its expected exit code, and a
+//! snapshot of what it printed (stdout, then stderr).
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `tilec ARGS` from the workspace root; checks the exit code and snapshots the output.
+fn check(name: &str, args: &[&str], expected_code: i32) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(env!("CARGO_BIN_EXE_tilec"))
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .expect("the tilec binary runs");
+    let text = format!(
+        "$ tilec {}\nexit code: {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(expected_code), "{text}");
+    insta::assert_snapshot!(name, text);
+}
+
+#[test]
+fn check_ok() {
+    check("check_ok", &["check", "dsl-examples/attention.tile"], 0);
+}
+
+#[test]
+fn check_error_exits_1() {
+    check("check_error", &["check", "tests/ui/unknown_name.tile"], 1);
+}
+
+#[test]
+fn missing_file_exits_1() {
+    check("missing_file", &["check", "no/such/file.tile"], 1);
+}
+
+#[test]
+fn usage_error_exits_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tilec"))
+        .args(["build", "x.tile", "--emit", "nonsense"])
+        .output()
+        .expect("the tilec binary runs");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_define_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tilec"))
+        .args(["check", "dsl-examples/attention.tile", "-D", "BLOCK_M"])
+        .output()
+        .expect("the tilec binary runs");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn unknown_const_override_exits_1() {
+    check(
+        "unknown_override",
+        &["check", "dsl-examples/attention.tile", "-D", "BLOCK_Q=64"],
+        1,
+    );
+}
+
+#[test]
+fn emit_ir() {
+    check(
+        "emit_ir_vector_add",
+        &["build", "dsl-examples/vector_add.tile", "--emit", "ir"],
+        0,
+    );
+}
+
+#[test]
+fn run_interp_vector_add() {
+    check(
+        "run_interp_vector_add",
+        &["run", "dsl-examples/vector_add.tile", "--interp", "--shape", "N=1000"],
+        0,
+    );
+}
+
+#[test]
+fn run_interp_missing_shape_exits_1() {
+    check(
+        "run_missing_shape",
+        &["run", "dsl-examples/vector_add.tile", "--interp"],
+        1,
+    );
+}

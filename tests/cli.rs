@@ -1,1 +1,0 @@
-//! Placeholder: this harness is being written.
