@@ -10,6 +10,8 @@ use crate::signature::LaunchSignature;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tilec::codegen::abi::KernelAbi;
+use tilec::driver::SourceFile;
+use tilec::sema::ConstOverrides;
 use tilec::ir::{self, ConstValue};
 
 /// Where the kernel's source comes from.
@@ -92,14 +94,12 @@ pub fn lower(source: &Source, name: Option<&str>, consts: &[(String, ConstValue)
 }
 
 fn lower_text(file_name: &str, text: &str, name: Option<&str>, consts: &[(String, ConstValue)]) -> Result<ir::Kernel> {
-    let render = |diags: Vec<tilec::diagnostics::Diagnostic>| {
-        RuntimeError::Compile(tilec::diagnostics::render(file_name, text, &diags))
-    };
-    let module = tilec::syntax::parse(text).map_err(render)?;
-    let overrides = tilec::sema::ConstOverrides {
+    let source = SourceFile::new(file_name, text);
+    let overrides = ConstOverrides {
         values: consts.to_vec(),
     };
-    let lowered = tilec::sema::lower_kernel(&module, name, &overrides).map_err(render)?;
+    let lowered = tilec::driver::lower(&source, name, &overrides)
+        .map_err(|diags| RuntimeError::Compile(tilec::diagnostics::render(file_name, text, &diags)))?;
     Ok(lowered.ir)
 }
 
