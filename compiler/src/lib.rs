@@ -15,5 +15,6 @@ pub mod diagnostics;
 pub mod driver;
 pub mod interp;
 pub mod ir;
+pub mod passes;
 pub mod sema;
 pub mod syntax;
