@@ -21,7 +21,11 @@ pub fn cache_dir() -> Option<PathBuf> {
     if std::env::var_os("TILEC_CACHE").is_some_and(|v| v == "0") {
         return None;
     }
-    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     from_env("TILEC_CACHE_DIR")
         .or_else(|| from_env("XDG_CACHE_HOME").map(|d| d.join("tilec")))
         .or_else(|| from_env("HOME").map(|d| d.join(".cache").join("tilec")))
@@ -83,7 +87,13 @@ pub fn compiler_fingerprint() -> String {
 pub fn entry_dir(dir: &Path, name: &str, key: &str) -> PathBuf {
     let safe: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     dir.join(format!("{safe}-{key}"))
 }
@@ -92,23 +102,36 @@ pub fn entry_dir(dir: &Path, name: &str, key: &str) -> PathBuf {
 pub fn load(entry: &Path) -> Option<Artifacts> {
     let ptx = fs::read_to_string(entry.join("kernel.ptx")).ok()?;
     let abi = serde_json::from_str(&fs::read_to_string(entry.join("abi.json")).ok()?).ok()?;
-    let signature = serde_json::from_str(&fs::read_to_string(entry.join("signature.json")).ok()?).ok()?;
-    Some(Artifacts { ptx, abi, signature })
+    let signature =
+        serde_json::from_str(&fs::read_to_string(entry.join("signature.json")).ok()?).ok()?;
+    Some(Artifacts {
+        ptx,
+        abi,
+        signature,
+    })
 }
 
 /// Writes an entry atomically (write a sibling temporary directory, then rename it).
 pub fn store(entry: &Path, artifacts: &Artifacts) -> Result<()> {
-    let parent = entry
-        .parent()
-        .ok_or_else(|| RuntimeError::io("cache entry has no parent", std::io::ErrorKind::InvalidInput.into()))?;
-    fs::create_dir_all(parent).map_err(|e| RuntimeError::io(format!("creating {}", parent.display()), e))?;
+    let parent = entry.parent().ok_or_else(|| {
+        RuntimeError::io(
+            "cache entry has no parent",
+            std::io::ErrorKind::InvalidInput.into(),
+        )
+    })?;
+    fs::create_dir_all(parent)
+        .map_err(|e| RuntimeError::io(format!("creating {}", parent.display()), e))?;
     let tmp = parent.join(format!(
         ".tmp-{}-{}",
         std::process::id(),
-        entry.file_name().and_then(|n| n.to_str()).unwrap_or("entry")
+        entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("entry")
     ));
     let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir_all(&tmp).map_err(|e| RuntimeError::io(format!("creating {}", tmp.display()), e))?;
+    fs::create_dir_all(&tmp)
+        .map_err(|e| RuntimeError::io(format!("creating {}", tmp.display()), e))?;
     let files = [
         ("kernel.ptx", artifacts.ptx.clone()),
         ("abi.json", to_json(&artifacts.abi)),
@@ -116,7 +139,8 @@ pub fn store(entry: &Path, artifacts: &Artifacts) -> Result<()> {
     ];
     for (name, text) in files {
         let path = tmp.join(name);
-        fs::write(&path, text).map_err(|e| RuntimeError::io(format!("writing {}", path.display()), e))?;
+        fs::write(&path, text)
+            .map_err(|e| RuntimeError::io(format!("writing {}", path.display()), e))?;
     }
     // Another process may have stored the same entry meanwhile; either copy is good.
     if fs::rename(&tmp, entry).is_err() {
@@ -136,7 +160,12 @@ mod tests {
 
     #[test]
     fn key_depends_on_every_field_and_its_boundaries() {
-        let key = |a: &str, b: &str| KeyHasher::default().field("a", a.as_bytes()).field("b", b.as_bytes()).finish();
+        let key = |a: &str, b: &str| {
+            KeyHasher::default()
+                .field("a", a.as_bytes())
+                .field("b", b.as_bytes())
+                .finish()
+        };
         assert_eq!(key("x", "y"), key("x", "y"));
         assert_ne!(key("x", "y"), key("x", "z"));
         assert_ne!(key("ab", "c"), key("a", "bc"));

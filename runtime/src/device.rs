@@ -50,14 +50,16 @@ impl Device {
                 _ => RuntimeError::driver("cuInit", e),
             });
         }
-        let count = CudaContext::device_count().map_err(|e| RuntimeError::driver("cuDeviceGetCount", e))?;
+        let count =
+            CudaContext::device_count().map_err(|e| RuntimeError::driver("cuDeviceGetCount", e))?;
         if ordinal >= count.max(0) as usize {
             return Err(RuntimeError::NoDevice {
                 ordinal,
                 count: count.max(0) as usize,
             });
         }
-        let ctx = CudaContext::new(ordinal).map_err(|e| RuntimeError::driver("cuDevicePrimaryCtxRetain", e))?;
+        let ctx = CudaContext::new(ordinal)
+            .map_err(|e| RuntimeError::driver("cuDevicePrimaryCtxRetain", e))?;
         // Every tilec buffer is used on the stream that owns the work; cudarc's per-buffer
         // event tracking would record events inside graph captures, which replays cannot wait on.
         // SAFETY: no cudarc-managed buffers exist yet on this context from this crate.
@@ -67,7 +69,9 @@ impl Device {
 
     /// The device's name as the driver reports it, e.g. `NVIDIA H100 80GB HBM3`.
     pub fn name(&self) -> Result<String> {
-        self.ctx.name().map_err(|e| RuntimeError::driver("cuDeviceGetName", e))
+        self.ctx
+            .name()
+            .map_err(|e| RuntimeError::driver("cuDeviceGetName", e))
     }
 
     /// `(major, minor)` compute capability, e.g. `(9, 0)`.
@@ -81,7 +85,9 @@ impl Device {
     pub fn max_shared_bytes_optin(&self) -> Result<u32> {
         let v = self
             .ctx
-            .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)
+            .attribute(
+                sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+            )
             .map_err(|e| RuntimeError::driver("cuDeviceGetAttribute", e))?;
         Ok(v.max(0) as u32)
     }
@@ -164,7 +170,10 @@ mod tests {
         if driver_available() {
             let dev = Device::new(0).expect("device 0 opens on a GPU machine");
             assert!(dev.name().is_ok());
-            assert!(matches!(Device::new(1 << 20), Err(RuntimeError::NoDevice { .. })));
+            assert!(matches!(
+                Device::new(1 << 20),
+                Err(RuntimeError::NoDevice { .. })
+            ));
         } else {
             assert!(matches!(Device::new(0), Err(RuntimeError::NoDriver)));
         }

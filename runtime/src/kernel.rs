@@ -42,14 +42,23 @@ impl Kernel {
     }
 
     /// Compiles already-lowered IR (no cache) and loads it onto `device`.
-    pub fn from_ir(kernel: &ir::Kernel, options: &CompileOptions, device: &Device) -> Result<Kernel> {
+    pub fn from_ir(
+        kernel: &ir::Kernel,
+        options: &CompileOptions,
+        device: &Device,
+    ) -> Result<Kernel> {
         Kernel::load(compile::compile_ir(kernel, options)?, device)
     }
 
     /// Loads compiled artifacts onto `device` (JIT-compiling the PTX there).
     pub fn load(artifacts: Artifacts, device: &Device) -> Result<Kernel> {
         artifacts.signature.check_abi(&artifacts.abi)?;
-        let module = LoadedModule::load(device, &artifacts.ptx, &artifacts.abi.entry, artifacts.abi.shared_bytes)?;
+        let module = LoadedModule::load(
+            device,
+            &artifacts.ptx,
+            &artifacts.abi.entry,
+            artifacts.abi.shared_bytes,
+        )?;
         Ok(Kernel { artifacts, module })
     }
 
@@ -76,7 +85,9 @@ impl Kernel {
         self.check_device(args)?;
         // SAFETY: as in `launch`; `args` outlives every queued launch because `time_launches`
         // synchronizes before returning.
-        time_launches(stream, options, || unsafe { launch_raw(self.module.function(), stream, &plan) })
+        time_launches(stream, options, || unsafe {
+            launch_raw(self.module.function(), stream, &plan)
+        })
     }
 
     /// Every tensor must live on the kernel's device.
@@ -85,7 +96,10 @@ impl Kernel {
         for (arg, param) in args.iter().zip(&self.artifacts.signature.params) {
             if let Arg::Tensor(t) = arg {
                 if t.device().context().cu_ctx() != ours {
-                    return Err(crate::RuntimeError::bad_argument(param.name(), "the tensor lives on another device"));
+                    return Err(crate::RuntimeError::bad_argument(
+                        param.name(),
+                        "the tensor lives on another device",
+                    ));
                 }
             }
         }

@@ -125,7 +125,11 @@ pub fn plan_launch(sig: &LaunchSignature, abi: &KernelAbi, args: &[ArgDesc]) -> 
             "kernel `{}` takes {} arguments ({}), got {}",
             sig.kernel,
             sig.params.len(),
-            sig.params.iter().map(|p| p.name()).collect::<Vec<_>>().join(", "),
+            sig.params
+                .iter()
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+                .join(", "),
             args.len()
         )));
     }
@@ -165,7 +169,9 @@ impl<'s> SymbolBindings<'s> {
 
     fn bind(&mut self, sym: u32, value: usize, param: &str, dim: usize) -> Result<()> {
         let name = self.sig.symbols.get(sym as usize).ok_or_else(|| {
-            RuntimeError::AbiMismatch(format!("parameter `{param}` names shape symbol #{sym}, which does not exist"))
+            RuntimeError::AbiMismatch(format!(
+                "parameter `{param}` names shape symbol #{sym}, which does not exist"
+            ))
         })?;
         let value = i64::try_from(value)
             .ok()
@@ -194,9 +200,9 @@ impl<'s> SymbolBindings<'s> {
             .iter()
             .zip(&self.sig.symbols)
             .map(|(b, name)| {
-                b.as_ref()
-                    .map(|(v, _)| *v)
-                    .ok_or_else(|| RuntimeError::BadArguments(format!("no tensor argument gives the size {name}")))
+                b.as_ref().map(|(v, _)| *v).ok_or_else(|| {
+                    RuntimeError::BadArguments(format!("no tensor argument gives the size {name}"))
+                })
             })
             .collect()
     }
@@ -204,15 +210,28 @@ impl<'s> SymbolBindings<'s> {
 
 fn check_arg(param: &SigParam, arg: &ArgDesc, symbols: &mut SymbolBindings) -> Result<()> {
     match (param, arg) {
-        (SigParam::Tensor { name, dtype, dims, .. }, ArgDesc::Tensor(t)) => {
+        (
+            SigParam::Tensor {
+                name, dtype, dims, ..
+            },
+            ArgDesc::Tensor(t),
+        ) => {
             let want = DType::from(*dtype);
             if t.dtype != want {
-                return Err(RuntimeError::bad_argument(name, format!("expected a {want} tensor, got {}", t.dtype)));
+                return Err(RuntimeError::bad_argument(
+                    name,
+                    format!("expected a {want} tensor, got {}", t.dtype),
+                ));
             }
             if t.shape.len() != dims.len() {
                 return Err(RuntimeError::bad_argument(
                     name,
-                    format!("expected a tensor of rank {}, got shape {:?} (rank {})", dims.len(), t.shape, t.shape.len()),
+                    format!(
+                        "expected a tensor of rank {}, got shape {:?} (rank {})",
+                        dims.len(),
+                        t.shape,
+                        t.shape.len()
+                    ),
                 ));
             }
             for (i, (dim, &size)) in dims.iter().zip(&t.shape).enumerate() {
@@ -231,7 +250,10 @@ fn check_arg(param: &SigParam, arg: &ArgDesc, symbols: &mut SymbolBindings) -> R
         }
         (SigParam::Tensor { name, dtype, .. }, other) => Err(RuntimeError::bad_argument(
             name,
-            format!("expected a {} tensor, got the scalar {other:?}", abi_dtype_name(*dtype)),
+            format!(
+                "expected a {} tensor, got the scalar {other:?}",
+                abi_dtype_name(*dtype)
+            ),
         )),
         (SigParam::Scalar { name, dtype }, arg) => check_scalar(name, *dtype, arg),
     }
@@ -249,13 +271,19 @@ fn check_layout(name: &str, t: &TensorArg) -> Result<()> {
     if rank > 0 && t.strides[rank - 1] != 1 {
         return Err(RuntimeError::bad_argument(
             name,
-            format!("the innermost stride must be 1, got {}", t.strides[rank - 1]),
+            format!(
+                "the innermost stride must be 1, got {}",
+                t.strides[rank - 1]
+            ),
         ));
     }
     if t.address % TENSOR_ALIGNMENT != 0 || t.address == 0 {
         return Err(RuntimeError::bad_argument(
             name,
-            format!("base address {:#x} is not aligned to {TENSOR_ALIGNMENT} bytes", t.address),
+            format!(
+                "base address {:#x} is not aligned to {TENSOR_ALIGNMENT} bytes",
+                t.address
+            ),
         ));
     }
     let elem = t.dtype.size_bytes() as u128;
@@ -319,18 +347,25 @@ fn elements_are_distinct(t: &TensorArg) -> bool {
 fn check_scalar(name: &str, dtype: AbiDType, arg: &ArgDesc) -> Result<()> {
     let kind = abi_dtype_name(dtype);
     match (dtype, arg) {
-        (AbiDType::F32 | AbiDType::F16 | AbiDType::BF16, ArgDesc::Float(_) | ArgDesc::Int(_)) => Ok(()),
-        (AbiDType::I32, ArgDesc::Int(v)) if i32::try_from(*v).is_err() => Err(RuntimeError::bad_argument(
-            name,
-            format!("{v} does not fit in an i32"),
-        )),
+        (AbiDType::F32 | AbiDType::F16 | AbiDType::BF16, ArgDesc::Float(_) | ArgDesc::Int(_)) => {
+            Ok(())
+        }
+        (AbiDType::I32, ArgDesc::Int(v)) if i32::try_from(*v).is_err() => Err(
+            RuntimeError::bad_argument(name, format!("{v} does not fit in an i32")),
+        ),
         (AbiDType::I32 | AbiDType::I64, ArgDesc::Int(_)) => Ok(()),
         (AbiDType::I1, ArgDesc::Bool(_)) => Ok(()),
         (_, ArgDesc::Tensor(t)) => Err(RuntimeError::bad_argument(
             name,
-            format!("expected a {kind} scalar, got a {} tensor of shape {:?}", t.dtype, t.shape),
+            format!(
+                "expected a {kind} scalar, got a {} tensor of shape {:?}",
+                t.dtype, t.shape
+            ),
         )),
-        (_, other) => Err(RuntimeError::bad_argument(name, format!("expected a {kind} scalar, got {other:?}"))),
+        (_, other) => Err(RuntimeError::bad_argument(
+            name,
+            format!("expected a {kind} scalar, got {other:?}"),
+        )),
     }
 }
 
@@ -342,12 +377,19 @@ fn check_aliasing(sig: &LaunchSignature, args: &[ArgDesc]) -> Result<()> {
         .iter()
         .zip(args)
         .filter_map(|(p, a)| match (p, a) {
-            (SigParam::Tensor { name, mutable, .. }, ArgDesc::Tensor(t)) => Some((name.as_str(), *mutable, t)),
+            (SigParam::Tensor { name, mutable, .. }, ArgDesc::Tensor(t)) => {
+                Some((name.as_str(), *mutable, t))
+            }
             _ => None,
         })
         .collect();
     let byte_range = |t: &TensorArg| {
-        span_elements(t).map(|span| (t.address as u128, t.address as u128 + span * t.dtype.size_bytes() as u128))
+        span_elements(t).map(|span| {
+            (
+                t.address as u128,
+                t.address as u128 + span * t.dtype.size_bytes() as u128,
+            )
+        })
     };
     for (i, (name, mutable, t)) in tensors.iter().enumerate() {
         if !mutable {
@@ -356,10 +398,15 @@ fn check_aliasing(sig: &LaunchSignature, args: &[ArgDesc]) -> Result<()> {
         if !elements_are_distinct(t) {
             return Err(RuntimeError::bad_argument(
                 name,
-                format!("strides {:?} make some elements of this writable tensor overlap", t.strides),
+                format!(
+                    "strides {:?} make some elements of this writable tensor overlap",
+                    t.strides
+                ),
             ));
         }
-        let Some((a0, a1)) = byte_range(t) else { continue };
+        let Some((a0, a1)) = byte_range(t) else {
+            continue;
+        };
         for (j, (other, _, u)) in tensors.iter().enumerate() {
             if i == j {
                 continue;
@@ -382,10 +429,15 @@ pub fn evaluate_grid(sig: &LaunchSignature, symbol_values: &[i64]) -> Result<[u3
     let mut grid = [1u32; 3];
     for (axis, expr) in sig.grid.iter().enumerate() {
         if axis >= 3 {
-            return Err(RuntimeError::BadLaunch(format!("the grid has {} axes, at most 3 are possible", sig.grid.len())));
+            return Err(RuntimeError::BadLaunch(format!(
+                "the grid has {} axes, at most 3 are possible",
+                sig.grid.len()
+            )));
         }
         let v = expr.eval(symbol_values).ok_or_else(|| {
-            RuntimeError::BadLaunch(format!("grid axis {axis} overflows or divides by zero for sizes {symbol_values:?}"))
+            RuntimeError::BadLaunch(format!(
+                "grid axis {axis} overflows or divides by zero for sizes {symbol_values:?}"
+            ))
         })?;
         if v < 0 || v > LIMITS[axis] {
             return Err(RuntimeError::BadLaunch(format!(
@@ -439,19 +491,31 @@ fn pack_arg(param: &SigParam, arg: &ArgDesc, out: &mut PackedParams) {
 /// # Safety
 /// `function` must be a live kernel handle whose PTX parameters are exactly `plan.params`,
 /// and the plan must come from [`plan_launch`] with arguments that are still allocated.
-pub(crate) unsafe fn launch_raw(function: sys::CUfunction, stream: &Stream, plan: &LaunchPlan) -> Result<()> {
+pub(crate) unsafe fn launch_raw(
+    function: sys::CUfunction,
+    stream: &Stream,
+    plan: &LaunchPlan,
+) -> Result<()> {
     if plan.is_empty() {
         return Ok(());
     }
     let mut slots = plan.params.slots.clone();
-    let mut pointers: Vec<*mut std::ffi::c_void> = slots.iter_mut().map(|s| s as *mut u64 as *mut _).collect();
+    let mut pointers: Vec<*mut std::ffi::c_void> =
+        slots.iter_mut().map(|s| s as *mut u64 as *mut _).collect();
     stream.device().bind()?;
     let [gx, gy, gz] = plan.grid;
     let [bx, by, bz] = plan.block;
     // SAFETY: per this function's contract; the driver copies the parameter values before
     // cuLaunchKernel returns, so `slots` may die afterwards.
     unsafe {
-        result::launch_kernel(function, (gx, gy, gz), (bx, by, bz), plan.shared_bytes, stream.raw(), &mut pointers)
+        result::launch_kernel(
+            function,
+            (gx, gy, gz),
+            (bx, by, bz),
+            plan.shared_bytes,
+            stream.raw(),
+            &mut pointers,
+        )
     }
     .map_err(|e| RuntimeError::driver("cuLaunchKernel", e))
 }

@@ -9,15 +9,39 @@ use crate::signature::SigGrid;
 
 fn attention_like() -> (LaunchSignature, KernelAbi) {
     use tilec::codegen::abi::AbiParam;
-    let dims = vec![SigDim::Sym(0), SigDim::Sym(1), SigDim::Sym(2), SigDim::Const(64)];
+    let dims = vec![
+        SigDim::Sym(0),
+        SigDim::Sym(1),
+        SigDim::Sym(2),
+        SigDim::Const(64),
+    ];
     let sig = LaunchSignature {
         kernel: "attention".into(),
         params: vec![
-            SigParam::Tensor { name: "q".into(), dtype: AbiDType::F16, dims: dims.clone(), mutable: false },
-            SigParam::Tensor { name: "out".into(), dtype: AbiDType::F16, dims, mutable: true },
-            SigParam::Scalar { name: "scale".into(), dtype: AbiDType::F32 },
-            SigParam::Scalar { name: "n".into(), dtype: AbiDType::I32 },
-            SigParam::Scalar { name: "flag".into(), dtype: AbiDType::I1 },
+            SigParam::Tensor {
+                name: "q".into(),
+                dtype: AbiDType::F16,
+                dims: dims.clone(),
+                mutable: false,
+            },
+            SigParam::Tensor {
+                name: "out".into(),
+                dtype: AbiDType::F16,
+                dims,
+                mutable: true,
+            },
+            SigParam::Scalar {
+                name: "scale".into(),
+                dtype: AbiDType::F32,
+            },
+            SigParam::Scalar {
+                name: "n".into(),
+                dtype: AbiDType::I32,
+            },
+            SigParam::Scalar {
+                name: "flag".into(),
+                dtype: AbiDType::I1,
+            },
         ],
         symbols: vec!["B".into(), "H".into(), "S".into()],
         grid: vec![
@@ -28,11 +52,30 @@ fn attention_like() -> (LaunchSignature, KernelAbi) {
     let abi = KernelAbi {
         entry: "attention".into(),
         params: vec![
-            AbiParam::Tensor { name: "q".into(), dtype: AbiDType::F16, rank: 4, mutable: false },
-            AbiParam::Tensor { name: "out".into(), dtype: AbiDType::F16, rank: 4, mutable: true },
-            AbiParam::Scalar { name: "scale".into(), dtype: AbiDType::F32 },
-            AbiParam::Scalar { name: "n".into(), dtype: AbiDType::I32 },
-            AbiParam::Scalar { name: "flag".into(), dtype: AbiDType::I1 },
+            AbiParam::Tensor {
+                name: "q".into(),
+                dtype: AbiDType::F16,
+                rank: 4,
+                mutable: false,
+            },
+            AbiParam::Tensor {
+                name: "out".into(),
+                dtype: AbiDType::F16,
+                rank: 4,
+                mutable: true,
+            },
+            AbiParam::Scalar {
+                name: "scale".into(),
+                dtype: AbiDType::F32,
+            },
+            AbiParam::Scalar {
+                name: "n".into(),
+                dtype: AbiDType::I32,
+            },
+            AbiParam::Scalar {
+                name: "flag".into(),
+                dtype: AbiDType::I1,
+            },
         ],
         num_warps: 4,
         shared_bytes: 64 * 1024,
@@ -44,7 +87,13 @@ fn attention_like() -> (LaunchSignature, KernelAbi) {
 fn tensor(dtype: DType, shape: &[usize], address: u64) -> TensorArg {
     let strides = crate::tensor::contiguous_strides(shape);
     let bytes = shape.iter().product::<usize>() * dtype.size_bytes() as usize;
-    TensorArg { dtype, shape: shape.to_vec(), strides, address, allocation_bytes: bytes }
+    TensorArg {
+        dtype,
+        shape: shape.to_vec(),
+        strides,
+        address,
+        allocation_bytes: bytes,
+    }
 }
 
 fn good_args() -> Vec<ArgDesc> {
@@ -94,25 +143,39 @@ fn scalars_pack_to_their_ptx_types() {
         (AbiDType::BF16, ArgDesc::Float(1.0), ("b16", 0x3f80)),
         (AbiDType::I32, ArgDesc::Int(-1), ("u32", 0xffff_ffff)),
         (AbiDType::I64, ArgDesc::Int(-1), ("u64", u64::MAX)),
-        (AbiDType::F32, ArgDesc::Int(2), ("f32", 2.0f32.to_bits() as u64)),
+        (
+            AbiDType::F32,
+            ArgDesc::Int(2),
+            ("f32", 2.0f32.to_bits() as u64),
+        ),
         (AbiDType::I1, ArgDesc::Bool(false), ("u8", 0)),
     ];
     for (dtype, arg, want) in cases {
         let sig = LaunchSignature {
             kernel: "k".into(),
-            params: vec![SigParam::Scalar { name: "x".into(), dtype }],
+            params: vec![SigParam::Scalar {
+                name: "x".into(),
+                dtype,
+            }],
             symbols: vec![],
             grid: vec![SigGrid::Const(1)],
         };
         let abi = KernelAbi {
             entry: "k".into(),
-            params: vec![AbiParam::Scalar { name: "x".into(), dtype }],
+            params: vec![AbiParam::Scalar {
+                name: "x".into(),
+                dtype,
+            }],
             num_warps: 1,
             shared_bytes: 0,
             target: "sm_90a".into(),
         };
         let plan = plan_launch(&sig, &abi, &[arg]).expect("valid scalar");
-        assert_eq!(plan.params.entries().collect::<Vec<_>>(), vec![want], "{dtype:?}");
+        assert_eq!(
+            plan.params.entries().collect::<Vec<_>>(),
+            vec![want],
+            "{dtype:?}"
+        );
     }
 }
 
@@ -121,40 +184,120 @@ fn scalars_pack_to_their_ptx_types() {
 fn bad_arguments_are_typed_errors() {
     type Edit = fn(&mut Vec<ArgDesc>);
     let cases: Vec<(&str, Edit, &str)> = vec![
-        ("too few", |a| { a.pop(); }, "takes 5 arguments"),
-        ("wrong dtype", |a| a[0] = ArgDesc::Tensor(tensor(DType::BF16, &[2, 3, 300, 64], 0x1000_0000)), "expected a f16 tensor, got bf16"),
-        ("wrong rank", |a| a[0] = ArgDesc::Tensor(tensor(DType::F16, &[6, 300, 64], 0x1000_0000)), "rank 4"),
-        ("const dim", |a| a[0] = ArgDesc::Tensor(tensor(DType::F16, &[2, 3, 300, 128], 0x1000_0000)), "dim 3 must be 64"),
-        ("symbol disagrees", |a| a[1] = ArgDesc::Tensor(tensor(DType::F16, &[2, 3, 301, 64], 0x2000_0000)), "S = 301, but `q` has S = 300"),
-        ("misaligned", |a| a[0] = ArgDesc::Tensor(tensor(DType::F16, &[2, 3, 300, 64], 0x1000_0002)), "not aligned to 16 bytes"),
-        ("inner stride", |a| {
-            let mut t = tensor(DType::F16, &[2, 3, 300, 64], 0x1000_0000);
-            t.strides[3] = 2;
-            a[0] = ArgDesc::Tensor(t);
-        }, "innermost stride must be 1"),
-        ("strides beyond allocation", |a| {
-            let mut t = tensor(DType::F16, &[2, 3, 300, 64], 0x1000_0000);
-            t.strides[0] *= 2;
-            a[0] = ArgDesc::Tensor(t);
-        }, "but the allocation has"),
-        ("overlapping output rows", |a| {
-            let mut t = tensor(DType::F16, &[2, 3, 300, 64], 0x2000_0000);
-            t.strides[2] = 32;
-            a[1] = ArgDesc::Tensor(t);
-        }, "overlap"),
-        ("output aliases input", |a| a[1] = ArgDesc::Tensor(tensor(DType::F16, &[2, 3, 300, 64], 0x1000_0000)), "overlaps tensor `q`"),
-        ("scalar for tensor", |a| a[0] = ArgDesc::Float(1.0), "expected a f16 tensor, got the scalar"),
-        ("tensor for scalar", |a| a[2] = ArgDesc::Tensor(tensor(DType::F32, &[1], 0x3000_0000)), "expected a f32 scalar"),
-        ("i32 out of range", |a| a[3] = ArgDesc::Int(1 << 40), "does not fit in an i32"),
-        ("bool as int", |a| a[4] = ArgDesc::Int(1), "expected a i1 scalar"),
-        ("huge symbol", |a| {
-            a[0] = ArgDesc::Tensor(TensorArg { dtype: DType::F16, shape: vec![1, 1, 1 << 31, 64], strides: vec![64 << 31, 64 << 31, 64, 1], address: 0x1000_0000, allocation_bytes: usize::MAX });
-        }, "more than the largest shape symbol value"),
-        ("grid too large", |a| {
-            let big = |addr| ArgDesc::Tensor(TensorArg { dtype: DType::F16, shape: vec![70_000, 1, 1, 64], strides: vec![64, 64, 64, 1], address: addr, allocation_bytes: usize::MAX / 4 });
-            a[0] = big(0x1000_0000);
-            a[1] = big(0x8000_0000_0000);
-        }, "grid axis 1 is 70000"),
+        (
+            "too few",
+            |a| {
+                a.pop();
+            },
+            "takes 5 arguments",
+        ),
+        (
+            "wrong dtype",
+            |a| a[0] = ArgDesc::Tensor(tensor(DType::BF16, &[2, 3, 300, 64], 0x1000_0000)),
+            "expected a f16 tensor, got bf16",
+        ),
+        (
+            "wrong rank",
+            |a| a[0] = ArgDesc::Tensor(tensor(DType::F16, &[6, 300, 64], 0x1000_0000)),
+            "rank 4",
+        ),
+        (
+            "const dim",
+            |a| a[0] = ArgDesc::Tensor(tensor(DType::F16, &[2, 3, 300, 128], 0x1000_0000)),
+            "dim 3 must be 64",
+        ),
+        (
+            "symbol disagrees",
+            |a| a[1] = ArgDesc::Tensor(tensor(DType::F16, &[2, 3, 301, 64], 0x2000_0000)),
+            "S = 301, but `q` has S = 300",
+        ),
+        (
+            "misaligned",
+            |a| a[0] = ArgDesc::Tensor(tensor(DType::F16, &[2, 3, 300, 64], 0x1000_0002)),
+            "not aligned to 16 bytes",
+        ),
+        (
+            "inner stride",
+            |a| {
+                let mut t = tensor(DType::F16, &[2, 3, 300, 64], 0x1000_0000);
+                t.strides[3] = 2;
+                a[0] = ArgDesc::Tensor(t);
+            },
+            "innermost stride must be 1",
+        ),
+        (
+            "strides beyond allocation",
+            |a| {
+                let mut t = tensor(DType::F16, &[2, 3, 300, 64], 0x1000_0000);
+                t.strides[0] *= 2;
+                a[0] = ArgDesc::Tensor(t);
+            },
+            "but the allocation has",
+        ),
+        (
+            "overlapping output rows",
+            |a| {
+                let mut t = tensor(DType::F16, &[2, 3, 300, 64], 0x2000_0000);
+                t.strides[2] = 32;
+                a[1] = ArgDesc::Tensor(t);
+            },
+            "overlap",
+        ),
+        (
+            "output aliases input",
+            |a| a[1] = ArgDesc::Tensor(tensor(DType::F16, &[2, 3, 300, 64], 0x1000_0000)),
+            "overlaps tensor `q`",
+        ),
+        (
+            "scalar for tensor",
+            |a| a[0] = ArgDesc::Float(1.0),
+            "expected a f16 tensor, got the scalar",
+        ),
+        (
+            "tensor for scalar",
+            |a| a[2] = ArgDesc::Tensor(tensor(DType::F32, &[1], 0x3000_0000)),
+            "expected a f32 scalar",
+        ),
+        (
+            "i32 out of range",
+            |a| a[3] = ArgDesc::Int(1 << 40),
+            "does not fit in an i32",
+        ),
+        (
+            "bool as int",
+            |a| a[4] = ArgDesc::Int(1),
+            "expected a i1 scalar",
+        ),
+        (
+            "huge symbol",
+            |a| {
+                a[0] = ArgDesc::Tensor(TensorArg {
+                    dtype: DType::F16,
+                    shape: vec![1, 1, 1 << 31, 64],
+                    strides: vec![64 << 31, 64 << 31, 64, 1],
+                    address: 0x1000_0000,
+                    allocation_bytes: usize::MAX,
+                });
+            },
+            "more than the largest shape symbol value",
+        ),
+        (
+            "grid too large",
+            |a| {
+                let big = |addr| {
+                    ArgDesc::Tensor(TensorArg {
+                        dtype: DType::F16,
+                        shape: vec![70_000, 1, 1, 64],
+                        strides: vec![64, 64, 64, 1],
+                        address: addr,
+                        allocation_bytes: usize::MAX / 4,
+                    })
+                };
+                a[0] = big(0x1000_0000);
+                a[1] = big(0x8000_0000_0000);
+            },
+            "grid axis 1 is 70000",
+        ),
     ];
     let (sig, abi) = attention_like();
     for (what, edit, fragment) in cases {
@@ -162,7 +305,10 @@ fn bad_arguments_are_typed_errors() {
         edit(&mut args);
         let err = plan_launch(&sig, &abi, &args).expect_err(what);
         let text = err.to_string();
-        assert!(text.contains(fragment), "{what}: `{text}` lacks `{fragment}`");
+        assert!(
+            text.contains(fragment),
+            "{what}: `{text}` lacks `{fragment}`"
+        );
     }
 }
 
@@ -180,7 +326,10 @@ fn empty_sequence_gives_an_empty_grid() {
 fn abi_that_disagrees_with_the_signature_is_refused() {
     let (sig, mut abi) = attention_like();
     abi.params.swap(0, 1);
-    assert!(matches!(plan_launch(&sig, &abi, &good_args()), Err(RuntimeError::AbiMismatch(_))));
+    assert!(matches!(
+        plan_launch(&sig, &abi, &good_args()),
+        Err(RuntimeError::AbiMismatch(_))
+    ));
 }
 
 #[test]

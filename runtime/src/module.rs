@@ -26,7 +26,9 @@ pub struct LoadedModule {
 
 impl std::fmt::Debug for LoadedModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedModule").field("info_log", &self.info_log).finish_non_exhaustive()
+        f.debug_struct("LoadedModule")
+            .field("info_log", &self.info_log)
+            .finish_non_exhaustive()
     }
 }
 
@@ -46,7 +48,12 @@ unsafe impl Sync for LoadedModule {}
 
 impl LoadedModule {
     /// JIT-compiles `ptx`, finds `entry`, and allows it `shared_bytes` of dynamic shared memory.
-    pub fn load(device: &Device, ptx: &str, entry: &str, shared_bytes: u32) -> Result<LoadedModule> {
+    pub fn load(
+        device: &Device,
+        ptx: &str,
+        entry: &str,
+        shared_bytes: u32,
+    ) -> Result<LoadedModule> {
         let image = CString::new(ptx).map_err(|_| RuntimeError::JitFailed {
             code: "CUDA_ERROR_INVALID_PTX".into(),
             log: "the PTX text contains a NUL byte".into(),
@@ -93,11 +100,16 @@ impl LoadedModule {
             function: std::ptr::null_mut(),
             info_log: log_text(&info),
         };
-        let name = CString::new(entry).map_err(|_| RuntimeError::MissingEntry { entry: entry.into() })?;
+        let name = CString::new(entry).map_err(|_| RuntimeError::MissingEntry {
+            entry: entry.into(),
+        })?;
         // SAFETY: `module` is live; `name` is NUL-terminated.
-        let status = unsafe { sys::cuModuleGetFunction(&mut loaded.function, module, name.as_ptr()) };
+        let status =
+            unsafe { sys::cuModuleGetFunction(&mut loaded.function, module, name.as_ptr()) };
         if status != sys::CUresult::CUDA_SUCCESS {
-            return Err(RuntimeError::MissingEntry { entry: entry.into() });
+            return Err(RuntimeError::MissingEntry {
+                entry: entry.into(),
+            });
         }
         loaded.allow_shared_bytes(shared_bytes)?;
         Ok(loaded)
@@ -134,8 +146,13 @@ impl LoadedModule {
     pub fn num_registers(&self) -> Result<i32> {
         self.device.bind()?;
         // SAFETY: `function` is a live handle of this context.
-        unsafe { cudarc::driver::result::function::get_function_attribute(self.function, sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_NUM_REGS) }
-            .map_err(|e| RuntimeError::driver("cuFuncGetAttribute", e))
+        unsafe {
+            cudarc::driver::result::function::get_function_attribute(
+                self.function,
+                sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_NUM_REGS,
+            )
+        }
+        .map_err(|e| RuntimeError::driver("cuFuncGetAttribute", e))
     }
 
     pub(crate) fn function(&self) -> sys::CUfunction {

@@ -77,7 +77,9 @@ impl SigGrid {
 
     /// Back to the IR form, whose `eval` defines the arithmetic (checked, ceil division).
     fn to_ir(&self) -> GridExpr {
-        let bin = |op, a: &SigGrid, b: &SigGrid| GridExpr::Binary(op, Box::new(a.to_ir()), Box::new(b.to_ir()));
+        let bin = |op, a: &SigGrid, b: &SigGrid| {
+            GridExpr::Binary(op, Box::new(a.to_ir()), Box::new(b.to_ir()))
+        };
         match self {
             SigGrid::Const(c) => GridExpr::Const(*c),
             SigGrid::Sym(s) => GridExpr::Sym(*s),
@@ -159,12 +161,26 @@ impl LaunchSignature {
         for (sig, abi_p) in self.params.iter().zip(&abi.params) {
             let same = match (sig, abi_p) {
                 (
-                    SigParam::Tensor { name, dtype, dims, mutable },
-                    AbiParam::Tensor { name: n2, dtype: d2, rank, mutable: m2 },
+                    SigParam::Tensor {
+                        name,
+                        dtype,
+                        dims,
+                        mutable,
+                    },
+                    AbiParam::Tensor {
+                        name: n2,
+                        dtype: d2,
+                        rank,
+                        mutable: m2,
+                    },
                 ) => name == n2 && dtype == d2 && dims.len() == *rank as usize && mutable == m2,
-                (SigParam::Scalar { name, dtype }, AbiParam::Scalar { name: n2, dtype: d2 }) => {
-                    name == n2 && dtype == d2
-                }
+                (
+                    SigParam::Scalar { name, dtype },
+                    AbiParam::Scalar {
+                        name: n2,
+                        dtype: d2,
+                    },
+                ) => name == n2 && dtype == d2,
                 _ => false,
             };
             if !same {

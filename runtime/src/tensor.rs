@@ -64,7 +64,9 @@ impl DeviceTensor {
         let elem_bytes = dtype.size_bytes() as usize;
         let bytes = elems
             .checked_mul(elem_bytes)
-            .ok_or_else(|| RuntimeError::Transfer(format!("tensor of shape {shape:?} is too large")))?
+            .ok_or_else(|| {
+                RuntimeError::Transfer(format!("tensor of shape {shape:?} is too large"))
+            })?
             .max(elem_bytes);
         device.bind()?;
         // SAFETY: a plain allocation on the current context; freed in Drop.
@@ -107,7 +109,9 @@ impl DeviceTensor {
     /// Copies the tensor back into a new host tensor. The tensor must be contiguous.
     pub fn to_host(&self, stream: &Stream) -> Result<HostTensor> {
         if !self.is_contiguous() {
-            return Err(RuntimeError::Transfer("only contiguous tensors can be downloaded".into()));
+            return Err(RuntimeError::Transfer(
+                "only contiguous tensors can be downloaded".into(),
+            ));
         }
         let mut bytes = vec![0u8; self.num_elements() * self.dtype.size_bytes() as usize];
         if !bytes.is_empty() {
@@ -138,7 +142,8 @@ impl DeviceTensor {
                 }
             }
         };
-        r.result().map_err(|e| RuntimeError::driver("cuMemsetAsync", e))
+        r.result()
+            .map_err(|e| RuntimeError::driver("cuMemsetAsync", e))
     }
 
     fn memset_bytes(&self, stream: &Stream, byte: u8) -> Result<()> {
@@ -237,8 +242,16 @@ pub fn host_from_bytes(dtype: DType, shape: &[usize], bytes: &[u8]) -> Result<Ho
     let chunks = bytes.chunks_exact(size);
     let data = match dtype {
         DType::I1 => TensorData::I1(bytes.iter().map(|&b| b != 0).collect()),
-        DType::I32 => TensorData::I32(chunks.map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()),
-        DType::I64 => TensorData::I64(chunks.map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect()),
+        DType::I32 => TensorData::I32(
+            chunks
+                .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .collect(),
+        ),
+        DType::I64 => TensorData::I64(
+            chunks
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+        ),
         DType::F16 => TensorData::F16(
             chunks
                 .map(|c| f16::from_bits(u16::from_le_bytes(c.try_into().expect("2 bytes"))))
@@ -249,7 +262,11 @@ pub fn host_from_bytes(dtype: DType, shape: &[usize], bytes: &[u8]) -> Result<Ho
                 .map(|c| bf16::from_bits(u16::from_le_bytes(c.try_into().expect("2 bytes"))))
                 .collect(),
         ),
-        DType::F32 => TensorData::F32(chunks.map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()),
+        DType::F32 => TensorData::F32(
+            chunks
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .collect(),
+        ),
     };
     Ok(HostTensor {
         shape: shape.to_vec(),
@@ -274,12 +291,25 @@ mod tests {
             TensorData::I1(vec![true, false, true, true]),
             TensorData::I32(vec![1, -2, i32::MAX, i32::MIN]),
             TensorData::I64(vec![1, -2, i64::MAX, i64::MIN]),
-            TensorData::F16(vec![f16::from_f32(1.5), f16::NEG_INFINITY, f16::MIN_POSITIVE, f16::ZERO]),
-            TensorData::BF16(vec![bf16::from_f32(-3.0), bf16::INFINITY, bf16::ONE, bf16::ZERO]),
+            TensorData::F16(vec![
+                f16::from_f32(1.5),
+                f16::NEG_INFINITY,
+                f16::MIN_POSITIVE,
+                f16::ZERO,
+            ]),
+            TensorData::BF16(vec![
+                bf16::from_f32(-3.0),
+                bf16::INFINITY,
+                bf16::ONE,
+                bf16::ZERO,
+            ]),
             TensorData::F32(vec![0.1, -0.0, f32::MAX, 1e-40]),
         ];
         for data in cases {
-            let host = HostTensor { shape: vec![2, 2], data };
+            let host = HostTensor {
+                shape: vec![2, 2],
+                data,
+            };
             let bytes = host_bytes(&host).unwrap();
             assert_eq!(bytes.len(), 4 * host.data.dtype().size_bytes() as usize);
             let back = host_from_bytes(host.data.dtype(), &host.shape, &bytes).unwrap();
@@ -289,8 +319,14 @@ mod tests {
 
     #[test]
     fn host_tensor_with_wrong_element_count_is_refused() {
-        let host = HostTensor { shape: vec![3], data: TensorData::F32(vec![1.0]) };
+        let host = HostTensor {
+            shape: vec![3],
+            data: TensorData::F32(vec![1.0]),
+        };
         assert!(matches!(host_bytes(&host), Err(RuntimeError::Transfer(_))));
-        assert!(matches!(host_from_bytes(DType::F32, &[3], &[0; 8]), Err(RuntimeError::Transfer(_))));
+        assert!(matches!(
+            host_from_bytes(DType::F32, &[3], &[0; 8]),
+            Err(RuntimeError::Transfer(_))
+        ));
     }
 }

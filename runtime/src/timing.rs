@@ -72,7 +72,9 @@ fn timing_event(stream: &Stream) -> Result<CudaEvent> {
 }
 
 fn record(event: &CudaEvent, stream: &Stream) -> Result<()> {
-    event.record(stream.cuda()).map_err(|e| RuntimeError::driver("cuEventRecord", e))
+    event
+        .record(stream.cuda())
+        .map_err(|e| RuntimeError::driver("cuEventRecord", e))
 }
 
 fn elapsed_us(start: &CudaEvent, end: &CudaEvent) -> Result<f64> {
@@ -83,7 +85,11 @@ fn elapsed_us(start: &CudaEvent, end: &CudaEvent) -> Result<f64> {
 }
 
 /// Times `launch` (which must queue exactly one kernel launch on `stream`) both ways.
-pub fn time_launches(stream: &Stream, options: &TimingOptions, mut launch: impl FnMut() -> Result<()>) -> Result<Timing> {
+pub fn time_launches(
+    stream: &Stream,
+    options: &TimingOptions,
+    mut launch: impl FnMut() -> Result<()>,
+) -> Result<Timing> {
     for _ in 0..options.warmup {
         launch()?;
     }
@@ -99,7 +105,11 @@ pub fn time_launches(stream: &Stream, options: &TimingOptions, mut launch: impl 
 }
 
 /// One sample per launch: events recorded just before and after it.
-pub fn time_single_launches(stream: &Stream, count: u32, launch: &mut dyn FnMut() -> Result<()>) -> Result<Vec<f64>> {
+pub fn time_single_launches(
+    stream: &Stream,
+    count: u32,
+    launch: &mut dyn FnMut() -> Result<()>,
+) -> Result<Vec<f64>> {
     let (start, end) = (timing_event(stream)?, timing_event(stream)?);
     let mut samples = Vec::with_capacity(count as usize);
     for _ in 0..count {
@@ -112,7 +122,11 @@ pub fn time_single_launches(stream: &Stream, count: u32, launch: &mut dyn FnMut(
 }
 
 /// One sample per graph replay, divided by the launches in the graph.
-pub fn time_graph_replays(stream: &Stream, options: &TimingOptions, launch: &mut dyn FnMut() -> Result<()>) -> Result<Vec<f64>> {
+pub fn time_graph_replays(
+    stream: &Stream,
+    options: &TimingOptions,
+    launch: &mut dyn FnMut() -> Result<()>,
+) -> Result<Vec<f64>> {
     let per_graph = options.launches_per_graph.max(1);
     let cuda = stream.cuda();
     cuda.begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
@@ -123,17 +137,27 @@ pub fn time_graph_replays(stream: &Stream, options: &TimingOptions, launch: &mut
     captured?;
     let graph = graph
         .map_err(|e| RuntimeError::driver("cuStreamEndCapture", e))?
-        .ok_or_else(|| RuntimeError::BadLaunch("the captured graph is empty (the grid launches nothing)".into()))?;
-    graph.upload().map_err(|e| RuntimeError::driver("cuGraphUpload", e))?;
+        .ok_or_else(|| {
+            RuntimeError::BadLaunch(
+                "the captured graph is empty (the grid launches nothing)".into(),
+            )
+        })?;
+    graph
+        .upload()
+        .map_err(|e| RuntimeError::driver("cuGraphUpload", e))?;
     for _ in 0..options.warmup.min(5) {
-        graph.launch().map_err(|e| RuntimeError::driver("cuGraphLaunch", e))?;
+        graph
+            .launch()
+            .map_err(|e| RuntimeError::driver("cuGraphLaunch", e))?;
     }
     stream.synchronize()?;
     let (start, end) = (timing_event(stream)?, timing_event(stream)?);
     let mut samples = Vec::with_capacity(options.graph_replays as usize);
     for _ in 0..options.graph_replays {
         record(&start, stream)?;
-        graph.launch().map_err(|e| RuntimeError::driver("cuGraphLaunch", e))?;
+        graph
+            .launch()
+            .map_err(|e| RuntimeError::driver("cuGraphLaunch", e))?;
         record(&end, stream)?;
         samples.push(elapsed_us(&start, &end)? / per_graph as f64);
     }

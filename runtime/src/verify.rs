@@ -58,8 +58,18 @@ pub fn random_tensor(rng: &mut Rng, dtype: DType, shape: &[usize]) -> HostTensor
         DType::F32 => TensorData::F32(floats().into_iter().map(|x| x as f32).collect()),
         DType::F16 => TensorData::F16(floats().into_iter().map(f16::from_f64).collect()),
         DType::BF16 => TensorData::BF16(floats().into_iter().map(bf16::from_f64).collect()),
-        DType::I32 => TensorData::I32(floats().into_iter().map(|x| (x * 8.0).floor() as i32).collect()),
-        DType::I64 => TensorData::I64(floats().into_iter().map(|x| (x * 8.0).floor() as i64).collect()),
+        DType::I32 => TensorData::I32(
+            floats()
+                .into_iter()
+                .map(|x| (x * 8.0).floor() as i32)
+                .collect(),
+        ),
+        DType::I64 => TensorData::I64(
+            floats()
+                .into_iter()
+                .map(|x| (x * 8.0).floor() as i64)
+                .collect(),
+        ),
         DType::I1 => TensorData::I1(floats().into_iter().map(|x| x >= 0.0).collect()),
     };
     HostTensor {
@@ -129,7 +139,11 @@ pub fn relative_error(out: &[f64], reference: &[f64], exact: bool) -> Result<(f6
         diff += (o - r) * (o - r);
         norm += r * r;
     }
-    let err = if norm > 0.0 { (diff / norm).sqrt() } else { diff.sqrt() };
+    let err = if norm > 0.0 {
+        (diff / norm).sqrt()
+    } else {
+        diff.sqrt()
+    };
     Ok((if err.is_nan() { f64::INFINITY } else { err }, 0))
 }
 
@@ -189,12 +203,21 @@ pub fn random_args(
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| *v)
-            .ok_or_else(|| RuntimeError::BadArguments(format!("no size given for shape symbol {name} (use --shape {name}=N)")))
+            .ok_or_else(|| {
+                RuntimeError::BadArguments(format!(
+                    "no size given for shape symbol {name} (use --shape {name}=N)"
+                ))
+            })
     };
     sig.params
         .iter()
         .map(|p| match p {
-            SigParam::Tensor { dtype, dims, mutable, .. } => {
+            SigParam::Tensor {
+                dtype,
+                dims,
+                mutable,
+                ..
+            } => {
                 let shape = dims
                     .iter()
                     .map(|d| match d {
@@ -223,7 +246,11 @@ pub fn random_args(
 
 /// Uploads `args`, poisons every writable tensor, launches once, and downloads the writable
 /// tensors: `(parameter index, result)` for each.
-pub fn run_on_gpu(kernel: &Kernel, stream: &Stream, args: &[ArgValue]) -> Result<Vec<(usize, HostTensor)>> {
+pub fn run_on_gpu(
+    kernel: &Kernel,
+    stream: &Stream,
+    args: &[ArgValue],
+) -> Result<Vec<(usize, HostTensor)>> {
     let sig = kernel.signature();
     let mut device_tensors: Vec<Option<DeviceTensor>> = Vec::with_capacity(args.len());
     for (param, arg) in sig.params.iter().zip(args) {
@@ -255,7 +282,12 @@ pub fn run_on_gpu(kernel: &Kernel, stream: &Stream, args: &[ArgValue]) -> Result
         .iter()
         .enumerate()
         .filter(|(_, p)| matches!(p, SigParam::Tensor { mutable: true, .. }))
-        .filter_map(|(i, _)| device_tensors.get(i).and_then(|t| t.as_ref()).map(|t| (i, t)))
+        .filter_map(|(i, _)| {
+            device_tensors
+                .get(i)
+                .and_then(|t| t.as_ref())
+                .map(|t| (i, t))
+        })
         .map(|(i, t)| Ok((i, t.to_host(stream)?)))
         .collect()
 }
@@ -268,9 +300,18 @@ mod tests {
     fn relative_error_cases() {
         let close = relative_error(&[1.0, 2.0], &[1.0, 2.001], false).unwrap();
         assert!(close.0 > 0.0 && close.0 < 1e-3);
-        assert_eq!(relative_error(&[1.0, f64::NAN], &[1.0, 2.0], false).unwrap(), (f64::INFINITY, 1));
-        assert_eq!(relative_error(&[0.0, 0.0], &[0.0, 0.0], false).unwrap(), (0.0, 0));
-        assert_eq!(relative_error(&[1.0, 5.0], &[1.0, 2.0], true).unwrap(), (0.5, 0));
+        assert_eq!(
+            relative_error(&[1.0, f64::NAN], &[1.0, 2.0], false).unwrap(),
+            (f64::INFINITY, 1)
+        );
+        assert_eq!(
+            relative_error(&[0.0, 0.0], &[0.0, 0.0], false).unwrap(),
+            (0.0, 0)
+        );
+        assert_eq!(
+            relative_error(&[1.0, 5.0], &[1.0, 2.0], true).unwrap(),
+            (0.5, 0)
+        );
         assert!(relative_error(&[1.0], &[1.0, 2.0], false).is_err());
     }
 
@@ -285,9 +326,15 @@ mod tests {
 
     #[test]
     fn comparison_pass_and_fail() {
-        let r = HostTensor { shape: vec![2], data: TensorData::F32(vec![1.0, 2.0]) };
+        let r = HostTensor {
+            shape: vec![2],
+            data: TensorData::F32(vec![1.0, 2.0]),
+        };
         assert!(compare("x", &r, &r).unwrap().passed());
-        let off = HostTensor { shape: vec![2], data: TensorData::F32(vec![1.0, 2.1]) };
+        let off = HostTensor {
+            shape: vec![2],
+            data: TensorData::F32(vec![1.0, 2.1]),
+        };
         assert!(!compare("x", &off, &r).unwrap().passed());
     }
 }

@@ -22,7 +22,8 @@ use tilec::interp::{self, ArgValue};
 use tilec::ir::{self, ConstValue};
 use tilec_runtime::verify::{self, Comparison};
 use tilec_runtime::{
-    compile, CompileOptions, Device, DeviceTensor, Kernel, RuntimeError, Source, Stream, TimingOptions,
+    compile, CompileOptions, Device, DeviceTensor, Kernel, RuntimeError, Source, Stream,
+    TimingOptions,
 };
 
 /// The GPU options of `tilec run` (flattened into its arguments).
@@ -117,7 +118,9 @@ fn open_device(ordinal: usize, command: &str) -> Result<(Device, Stream), Failur
         }
         other => fail("opening the GPU", other),
     })?;
-    let stream = device.new_stream().map_err(|e| fail("creating a stream", e))?;
+    let stream = device
+        .new_stream()
+        .map_err(|e| fail("creating a stream", e))?;
     Ok((device, stream))
 }
 
@@ -144,7 +147,8 @@ fn compile_kernel(
         Failure::Program
     };
     let ir = compile::lower(&src, name, &consts).map_err(print)?;
-    let artifacts = compile::compile_artifacts(&src, name, &consts, &flags.options()).map_err(print)?;
+    let artifacts =
+        compile::compile_artifacts(&src, name, &consts, &flags.options()).map_err(print)?;
     let kernel = Kernel::load(artifacts, device).map_err(print)?;
     Ok((ir, kernel))
 }
@@ -152,9 +156,17 @@ fn compile_kernel(
 /// `tilec run FILE --gpu`.
 pub fn run_gpu(args: &RunArgs, gpu: &GpuOptions) -> Result<(), Failure> {
     let (device, stream) = open_device(gpu.codegen.device, "tilec run --gpu")?;
-    let (ir, kernel) = compile_kernel(&args.file, args.kernel.as_deref(), &args.define, &gpu.codegen, &device)?;
-    let inputs = make_args(&ir, &args.shapes, &args.scalars, args.seed).map_err(|e| fail("arguments", e))?;
-    let outputs = verify::run_on_gpu(&kernel, &stream, &inputs).map_err(|e| fail("running on the GPU", e))?;
+    let (ir, kernel) = compile_kernel(
+        &args.file,
+        args.kernel.as_deref(),
+        &args.define,
+        &gpu.codegen,
+        &device,
+    )?;
+    let inputs =
+        make_args(&ir, &args.shapes, &args.scalars, args.seed).map_err(|e| fail("arguments", e))?;
+    let outputs =
+        verify::run_on_gpu(&kernel, &stream, &inputs).map_err(|e| fail("running on the GPU", e))?;
     let device_name = device.name().unwrap_or_else(|_| "the GPU".into());
     let params = &kernel.signature().params;
     println!("{}: ran on {device_name}", ir.name);
@@ -178,7 +190,8 @@ pub fn run_gpu(args: &RunArgs, gpu: &GpuOptions) -> Result<(), Failure> {
             let ArgValue::Tensor(want) = &reference[*index] else {
                 return Err(fail("internal", "an output parameter is not a tensor"));
             };
-            let c = verify::compare(params[*index].name(), out, want).map_err(|e| fail("comparing", e))?;
+            let c = verify::compare(params[*index].name(), out, want)
+                .map_err(|e| fail("comparing", e))?;
             all_passed &= c.passed();
             println!("  {}", describe(&c, &out.shape));
         }
@@ -199,7 +212,11 @@ fn describe(c: &Comparison, shape: &[usize]) -> String {
         shape,
         c.rel_error,
         c.tolerance,
-        if c.stray_nans > 0 { format!(", {} NaN not in the reference", c.stray_nans) } else { String::new() },
+        if c.stray_nans > 0 {
+            format!(", {} NaN not in the reference", c.stray_nans)
+        } else {
+            String::new()
+        },
         if c.passed() { "ok" } else { "MISMATCH" }
     )
 }
@@ -224,8 +241,15 @@ struct BenchRecord {
 /// `tilec bench FILE`.
 pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
     let (device, stream) = open_device(args.codegen.device, "tilec bench")?;
-    let (ir, kernel) = compile_kernel(&args.file, args.kernel.as_deref(), &args.define, &args.codegen, &device)?;
-    let inputs = make_args(&ir, &args.shapes, &args.scalars, args.seed).map_err(|e| fail("arguments", e))?;
+    let (ir, kernel) = compile_kernel(
+        &args.file,
+        args.kernel.as_deref(),
+        &args.define,
+        &args.codegen,
+        &device,
+    )?;
+    let inputs =
+        make_args(&ir, &args.shapes, &args.scalars, args.seed).map_err(|e| fail("arguments", e))?;
     let tensors: Vec<Option<DeviceTensor>> = inputs
         .iter()
         .map(|a| match a {
@@ -254,14 +278,22 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
     let timing = kernel
         .time(&stream, &launch_args, &options)
         .map_err(|e| fail("timing", e))?;
-    let shapes: Vec<(String, usize)> = args.shapes.iter().map(|s| (s.name.clone(), s.value)).collect();
+    let shapes: Vec<(String, usize)> = args
+        .shapes
+        .iter()
+        .map(|s| (s.name.clone(), s.value))
+        .collect();
     let flops = args.flops.or_else(|| attention_flops(&ir, &shapes));
     let tflops = |us: f64| flops.map(|f| f / (us * 1e-6) / 1e12);
     let record = BenchRecord {
         kernel: ir.name.clone(),
         device: device.name().unwrap_or_default(),
         shapes: shapes.clone(),
-        consts: ir.consts.iter().map(|(n, v)| (n.clone(), v.to_string())).collect(),
+        consts: ir
+            .consts
+            .iter()
+            .map(|(n, v)| (n.clone(), v.to_string()))
+            .collect(),
         num_warps: kernel.abi().num_warps,
         shared_bytes: kernel.abi().shared_bytes,
         registers: kernel.num_registers().ok(),
@@ -274,7 +306,8 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
     print_table(&record);
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&record).expect("bench records serialize");
-        std::fs::write(path, text + "\n").map_err(|e| fail(&format!("writing {}", path.display()), e))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| fail(&format!("writing {}", path.display()), e))?;
     }
     Ok(())
 }
@@ -282,10 +315,28 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
 fn print_table(r: &BenchRecord) {
     let shapes: Vec<String> = r.shapes.iter().map(|(n, v)| format!("{n}={v}")).collect();
     let fmt_tflops = |t: Option<f64>| t.map_or("-".to_string(), |t| format!("{t:.1}"));
-    println!("{} on {} ({}; num_warps {}, {} B shared, {} registers)", r.kernel, r.device, shapes.join(" "), r.num_warps, r.shared_bytes, r.registers.map_or("?".into(), |n| n.to_string()));
+    println!(
+        "{} on {} ({}; num_warps {}, {} B shared, {} registers)",
+        r.kernel,
+        r.device,
+        shapes.join(" "),
+        r.num_warps,
+        r.shared_bytes,
+        r.registers.map_or("?".into(), |n| n.to_string())
+    );
     println!("{:<22} {:>12} {:>10}", "method", "µs/launch", "TFLOP/s");
-    println!("{:<22} {:>12.2} {:>10}", "CUDA graph (median)", r.graph_median_us, fmt_tflops(r.graph_tflops));
-    println!("{:<22} {:>12.2} {:>10}", "single launch (median)", r.single_median_us, fmt_tflops(r.single_tflops));
+    println!(
+        "{:<22} {:>12.2} {:>10}",
+        "CUDA graph (median)",
+        r.graph_median_us,
+        fmt_tflops(r.graph_tflops)
+    );
+    println!(
+        "{:<22} {:>12.2} {:>10}",
+        "single launch (median)",
+        r.single_median_us,
+        fmt_tflops(r.single_tflops)
+    );
 }
 
 /// 4·B·H·S²·D for a kernel named `attention` (two matrix products of 2·S²·D each per head),
@@ -294,7 +345,13 @@ fn attention_flops(ir: &ir::Kernel, shapes: &[(String, usize)]) -> Option<f64> {
     if ir.name != "attention" {
         return None;
     }
-    let size = |n: &str| shapes.iter().rev().find(|(s, _)| s == n).map(|(_, v)| *v as f64);
+    let size = |n: &str| {
+        shapes
+            .iter()
+            .rev()
+            .find(|(s, _)| s == n)
+            .map(|(_, v)| *v as f64)
+    };
     let d = ir.const_value("HEAD_DIM")?.as_f64();
     let flops = 4.0 * size("B")? * size("H")? * size("S")?.powi(2) * d;
     let causal = ir.const_value("CAUSAL").is_some_and(|c| c.as_i64() != 0);

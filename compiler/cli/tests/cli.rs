@@ -78,7 +78,13 @@ fn emit_ir() {
 fn run_interp_vector_add() {
     check(
         "run_interp_vector_add",
-        &["run", "dsl-examples/vector_add.tile", "--interp", "--shape", "N=1000"],
+        &[
+            "run",
+            "dsl-examples/vector_add.tile",
+            "--interp",
+            "--shape",
+            "N=1000",
+        ],
         0,
     );
 }
