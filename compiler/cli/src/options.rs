@@ -62,10 +62,7 @@ fn split_name_value(s: &str) -> Result<(String, &str), String> {
         .split_once('=')
         .ok_or_else(|| format!("expected NAME=VALUE, found `{s}`"))?;
     let name = name.trim();
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
         return Err(format!("`{name}` is not a valid name"));
@@ -97,10 +94,7 @@ mod tests {
     #[test]
     fn parses_definitions() {
         let d: ConstDef = "BLOCK_M=128".parse().unwrap();
-        assert_eq!(
-            (d.name.as_str(), d.value),
-            ("BLOCK_M", ConstValue::Int(128))
-        );
+        assert_eq!((d.name.as_str(), d.value), ("BLOCK_M", ConstValue::Int(128)));
         let d: ConstDef = "CAUSAL=true".parse().unwrap();
         assert_eq!(d.value, ConstValue::Bool(true));
         let d: ScalarDef = "scale=0.125".parse().unwrap();

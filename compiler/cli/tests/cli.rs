@@ -78,13 +78,7 @@ fn emit_ir() {
 fn run_interp_vector_add() {
     check(
         "run_interp_vector_add",
-        &[
-            "run",
-            "dsl-examples/vector_add.tile",
-            "--interp",
-            "--shape",
-            "N=1000",
-        ],
+        &["run", "dsl-examples/vector_add.tile", "--interp", "--shape", "N=1000"],
         0,
     );
 }
