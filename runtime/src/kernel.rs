@@ -14,7 +14,8 @@
 use crate::compile::{self, Artifacts, CompileOptions, Source};
 use crate::device::{Device, Stream};
 use crate::error::Result;
-use crate::launch::{launch_raw, plan_launch, Arg, ArgDesc, LaunchPlan};
+use crate::error::RuntimeError;
+use crate::launch::{abi_param_sizes, launch_raw, plan_launch, Arg, ArgDesc, LaunchPlan};
 use crate::module::LoadedModule;
 use crate::signature::LaunchSignature;
 use crate::timing::{time_launches, Timing, TimingOptions};
@@ -53,6 +54,7 @@ impl Kernel {
     /// Loads compiled artifacts onto `device` (JIT-compiling the PTX there).
     pub fn load(artifacts: Artifacts, device: &Device) -> Result<Kernel> {
         artifacts.signature.check_abi(&artifacts.abi)?;
+        check_ptx_params(&artifacts)?;
         let module = LoadedModule::load(
             device,
             &artifacts.ptx,
@@ -125,4 +127,21 @@ impl Kernel {
     pub fn num_registers(&self) -> Result<i32> {
         self.module.num_registers()
     }
+}
+
+/// The PTX entry must declare exactly the parameters the ABI says the launcher packs.
+fn check_ptx_params(artifacts: &Artifacts) -> Result<()> {
+    let entry = &artifacts.abi.entry;
+    let Some(declared) = crate::ptx_params::entry_param_sizes(&artifacts.ptx, entry) else {
+        return Err(RuntimeError::MissingEntry {
+            entry: entry.clone(),
+        });
+    };
+    let packed = abi_param_sizes(&artifacts.abi);
+    if declared != packed {
+        return Err(RuntimeError::AbiMismatch(format!(
+            "the PTX entry `{entry}` declares parameters of {declared:?} bytes; the ABI packs {packed:?}"
+        )));
+    }
+    Ok(())
 }

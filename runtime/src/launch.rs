@@ -339,7 +339,7 @@ fn elements_are_distinct(t: &TensorArg) -> bool {
         if (stride as u128) < reach {
             return false;
         }
-        reach = stride as u128 * (n as u128 - 1) + reach;
+        reach += stride as u128 * (n as u128 - 1);
     }
     true
 }
@@ -484,6 +484,27 @@ fn pack_arg(param: &SigParam, arg: &ArgDesc, out: &mut PackedParams) {
         }
         (SigParam::Tensor { .. }, _) => unreachable!("checked before packing"),
     }
+}
+
+/// The byte size of each PTX parameter that packing produces for `abi`, in order.
+pub fn abi_param_sizes(abi: &KernelAbi) -> Vec<u32> {
+    let mut sizes = Vec::new();
+    for p in &abi.params {
+        match p {
+            tilec::codegen::abi::AbiParam::Tensor { rank, .. } => {
+                sizes.push(8);
+                sizes.extend(std::iter::repeat_n(4, *rank as usize));
+                sizes.extend(std::iter::repeat_n(8, rank.saturating_sub(1) as usize));
+            }
+            tilec::codegen::abi::AbiParam::Scalar { dtype, .. } => sizes.push(match dtype {
+                AbiDType::F32 | AbiDType::I32 => 4,
+                AbiDType::I64 => 8,
+                AbiDType::F16 | AbiDType::BF16 => 2,
+                AbiDType::I1 => 1,
+            }),
+        }
+    }
+    sizes
 }
 
 /// Queues one launch of `function` per `plan` on `stream`. An empty grid queues nothing.

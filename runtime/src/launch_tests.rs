@@ -133,6 +133,18 @@ fn good_arguments_pack_per_the_abi() {
     expected.push(("u32", 7));
     expected.push(("u8", 1));
     assert_eq!(entries, expected);
+    let size = |kind: &str| match kind {
+        "u64" => 8,
+        "u32" | "f32" => 4,
+        "b16" => 2,
+        _ => 1,
+    };
+    let packed_sizes: Vec<u32> = entries.iter().map(|(k, _)| size(k)).collect();
+    assert_eq!(
+        packed_sizes,
+        abi_param_sizes(&abi),
+        "packing and the ABI's sizes agree"
+    );
 }
 
 #[test]

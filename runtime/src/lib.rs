@@ -5,7 +5,8 @@
 //!   streams.
 //! * [`compile`] + [`cache`]: `.tile` source to PTX, its [`KernelAbi`](tilec::codegen::abi::KernelAbi)
 //!   and a [`LaunchSignature`], cached on disk.
-//! * [`module`]: PTX through the driver's JIT, with its error log on failure.
+//! * [`module`]: PTX through the driver's JIT, with its error log on failure;
+//!   [`ptx_params`] checks the PTX entry's parameters against the ABI first.
 //! * [`tensor`]: typed device tensors, transfers to and from the interpreter's host tensors.
 //! * [`launch`]: argument checking (pure, unit-tested without a GPU), grid computation,
 //!   parameter packing per the ABI, and the launch itself.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod kernel;
 pub mod launch;
 pub mod module;
+pub mod ptx_params;
 pub mod signature;
 pub mod tensor;
 pub mod timing;

@@ -70,10 +70,10 @@ impl LoadedModule {
         // Option values are pointer-sized; sizes and flags are passed as integers in them.
         let mut values: [*mut c_void; 5] = [
             info.as_mut_ptr() as *mut c_void,
-            JIT_LOG_BYTES as *mut c_void,
+            std::ptr::without_provenance_mut(JIT_LOG_BYTES),
             error.as_mut_ptr() as *mut c_void,
-            JIT_LOG_BYTES as *mut c_void,
-            1usize as *mut c_void,
+            std::ptr::without_provenance_mut(JIT_LOG_BYTES),
+            std::ptr::without_provenance_mut(1),
         ];
         device.bind()?;
         let mut module: sys::CUmodule = std::ptr::null_mut();
