@@ -10,7 +10,9 @@ Backends, each timed the same way (see `time_launches`):
 
 Method: the median over replays of a CUDA graph that holds `--graph-launches` launches (the
 per-launch time of a replay is its event-timed duration divided by the launches in it), after
-warm-up; also the median of single launches, each between two events. FLOPs per launch are
+warm-up; also the median of single launches, each between two events. A slow backend gets
+fewer replays (and launches per graph) so that each measurement stays near 3 s; the JSON
+records the counts used. FLOPs per launch are
 4*B*H*S^2*D, halved for causal attention. tilec's output is checked against SDPA before it is
 timed (relative L2 error). A backend that cannot run is recorded as "n/a" with the reason.
 
