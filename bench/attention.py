@@ -4,6 +4,7 @@
 Backends, each timed the same way (see `time_launches`):
   * PyTorch SDPA, flash back end (SDPBackend.FLASH_ATTENTION)
   * PyTorch SDPA, cuDNN back end (SDPBackend.CUDNN_ATTENTION)
+  * Triton: a compact FlashAttention-2 forward written here (make_triton_attention)
   * tilec: dsl-examples/attention.tile compiled by `tilec build --emit ptx --abi-json`, loaded
     with the CUDA driver API (cuda.bindings.driver) and launched on torch's current stream,
     so the same CUDA-graph capture covers it.
@@ -166,6 +167,56 @@ class TilecKernel:
         return launch
 
 
+def make_triton_attention():
+    """A compact FlashAttention-2 forward in Triton (the same algorithm as
+    dsl-examples/attention.tile), written for this benchmark. Returns run(q, k, v, scale, causal)."""
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def forward(Q, K, V, O, stride_bh, stride_s, S, qk_scale,
+                HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr):
+        start_m = tl.program_id(0) * BLOCK_M
+        base = tl.program_id(1).to(tl.int64) * stride_bh
+        rows = start_m + tl.arange(0, BLOCK_M)
+        dims = tl.arange(0, HEAD_DIM)
+        q = tl.load(Q + base + rows[:, None] * stride_s + dims[None, :], mask=rows[:, None] < S, other=0.0)
+        m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
+        l_i = tl.zeros([BLOCK_M], tl.float32)
+        acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)
+        if CAUSAL:
+            end_n = tl.minimum(S, start_m + BLOCK_M)
+        else:
+            end_n = S
+        for start_n in range(0, end_n, BLOCK_N):
+            cols = start_n + tl.arange(0, BLOCK_N)
+            kt = tl.load(K + base + cols[None, :] * stride_s + dims[:, None], mask=cols[None, :] < S, other=0.0)
+            s = tl.dot(q, kt) * qk_scale
+            s = tl.where(cols[None, :] < S, s, float("-inf"))
+            if CAUSAL:
+                s = tl.where(cols[None, :] <= rows[:, None], s, float("-inf"))
+            m_new = tl.maximum(m_i, tl.max(s, 1))
+            p = tl.math.exp2(s - m_new[:, None])
+            alpha = tl.math.exp2(m_i - m_new)
+            l_i = l_i * alpha + tl.sum(p, 1)
+            v = tl.load(V + base + cols[:, None] * stride_s + dims[None, :], mask=cols[:, None] < S, other=0.0)
+            acc = acc * alpha[:, None] + tl.dot(p.to(tl.float16), v)
+            m_i = m_new
+        out = acc / l_i[:, None]
+        tl.store(O + base + rows[:, None] * stride_s + dims[None, :], out.to(tl.float16), mask=rows[:, None] < S)
+
+    def run(q, k, v, scale, causal, out):
+        b, h, s, d = q.shape
+        block_m, block_n = 128, 64
+        grid = (triton.cdiv(s, block_m), b * h)
+        forward[grid](q, k, v, out, s * d, d, s, scale * 1.4426950408889634,
+                      HEAD_DIM=d, BLOCK_M=block_m, BLOCK_N=block_n, CAUSAL=causal,
+                      num_warps=4 if d <= 64 else 8, num_stages=3)
+        return out
+
+    return run
+
+
 def abi_param(p):
     """(kind, dtype, rank) of one serialized AbiParam ({"Tensor": {...}} or {"Scalar": {...}})."""
     (kind, body), = p.items()
@@ -231,6 +282,11 @@ def main():
         if err != cu.CUresult.CUDA_SUCCESS:
             cu_error = f"cuInit failed: {err}"
 
+    try:
+        triton_run, triton_error = make_triton_attention(), None
+    except Exception as e:  # noqa: BLE001
+        triton_run, triton_error = None, f"Triton is not usable: {e}"
+
     results = []
     kernels = {}
     workdir = tempfile.mkdtemp(prefix="tilec-bench-")
@@ -262,6 +318,24 @@ def main():
         if reference is None:
             with sdpa_kernel(SDPBackend.MATH):
                 reference = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), is_causal=causal, scale=scale)
+
+        try:
+            if triton_run is None:
+                raise RuntimeError(triton_error)
+            out = torch.empty_like(q)
+            fn = lambda: triton_run(q, k, v, scale, causal, out)  # noqa: E731
+            fn()
+            torch.cuda.synchronize()
+            err = rel_error(torch, out, reference)
+            entry = {"rel_error_vs_sdpa": err}
+            if not err <= MAX_REL_ERROR:
+                entry["n/a"] = f"wrong result: relative error {err:.2e} vs SDPA (limit {MAX_REL_ERROR:.0e})"
+            else:
+                graph_us, single_us, counts = time_launches(torch, fn, args.graph_launches, args.replays, args.warmup)
+                entry.update({"graph_us": graph_us, "single_us": single_us, **counts})
+            row["backends"]["triton"] = entry
+        except Exception as e:  # noqa: BLE001
+            row["backends"]["triton"] = {"n/a": (str(e).strip() or type(e).__name__).splitlines()[0]}
 
         try:
             if cu is None or cu_error:
