@@ -16,5 +16,6 @@ pub mod driver;
 pub mod interp;
 pub mod ir;
 pub mod passes;
+pub mod reference;
 pub mod sema;
 pub mod syntax;

@@ -1,6 +1,6 @@
 //! Shared helpers for the test harnesses: paths, seeded random inputs, host references.
 
-pub mod reference;
+pub use tilec::reference;
 
 use std::path::PathBuf;
 

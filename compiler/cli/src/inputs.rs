@@ -8,26 +8,7 @@ use crate::options::{ScalarDef, ShapeDef};
 use half::{bf16, f16};
 use tilec::interp::{ArgValue, HostTensor, TensorData};
 use tilec::ir::{ConstValue, DType, Dim, Kernel, Type};
-
-/// A small, fast, seedable generator (splitmix64): reproducible inputs without a dependency.
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    pub fn next_signed_unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    }
-}
+use tilec::reference::Rng;
 
 /// The concrete shape of every tensor parameter, from the symbol sizes given.
 pub fn tensor_shape(kernel: &Kernel, dims: &[Dim], shapes: &[ShapeDef]) -> Result<Vec<usize>, String> {
@@ -81,7 +62,7 @@ pub fn make_args(
             ));
         }
     }
-    let mut rng = SplitMix64::new(seed);
+    let mut rng = Rng::new(seed);
     let mut args = Vec::new();
     for param in &kernel.params {
         match kernel.value_type(param.value) {
@@ -123,8 +104,8 @@ fn scalar_arg(dtype: DType, value: ConstValue) -> ArgValue {
     }
 }
 
-pub fn random(dtype: DType, len: usize, rng: &mut SplitMix64) -> TensorData {
-    let mut next = || rng.next_signed_unit();
+pub fn random(dtype: DType, len: usize, rng: &mut Rng) -> TensorData {
+    let mut next = || rng.uniform();
     match dtype {
         DType::F32 => TensorData::F32((0..len).map(|_| next() as f32).collect()),
         DType::F16 => TensorData::F16((0..len).map(|_| f16::from_f64(next())).collect()),

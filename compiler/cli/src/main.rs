@@ -6,6 +6,7 @@
 mod gpu;
 mod inputs;
 mod options;
+mod reference_check;
 mod run_interp;
 
 use clap::{Parser, Subcommand, ValueEnum};

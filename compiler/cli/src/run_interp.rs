@@ -5,7 +5,8 @@ use crate::options::{ConstDef, ScalarDef, ShapeDef};
 use crate::{overrides, read_source, report, Failure};
 use std::path::PathBuf;
 use tilec::interp::{self, ArgValue};
-use tilec::ir::Type;
+use tilec::ir::{DType, Kernel, Type};
+use crate::reference_check;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -25,6 +26,10 @@ pub struct RunArgs {
     pub define: Vec<ConstDef>,
     #[arg(long)]
     pub kernel: Option<String>,
+    /// Compare the output with the float64 host reference of the dsl-examples kernel of the
+    /// same name, and fail when ‖out − ref‖/‖ref‖ exceeds the output dtype's tolerance.
+    #[arg(long)]
+    pub reference: bool,
     /// Seed of the random inputs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -68,5 +73,51 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             );
         }
     }
+    if args.reference {
+        compare_with_reference(kernel, &values)?;
+    }
     Ok(())
+}
+
+/// Tolerance of ‖out − ref‖/‖ref‖ against a float64 reference, by output dtype: a few
+/// roundings to the dtype, with room for f32 accumulation over long rows.
+pub fn tolerance(dtype: DType) -> f64 {
+    match dtype {
+        DType::F16 => 1e-2,
+        DType::BF16 => 5e-2,
+        _ => 1e-4,
+    }
+}
+
+fn compare_with_reference(kernel: &Kernel, values: &[ArgValue]) -> Result<(), Failure> {
+    let expected = reference_check::expected(kernel, values).map_err(|e| {
+        eprintln!("error: {e}");
+        Failure::Program
+    })?;
+    let (index, param) = kernel
+        .params
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.name == expected.output)
+        .ok_or_else(|| {
+            eprintln!("error: kernel `{}` has no output tensor `{}`", kernel.name, expected.output);
+            Failure::Program
+        })?;
+    let ArgValue::Tensor(out) = &values[index] else {
+        eprintln!("error: parameter `{}` is not a tensor", expected.output);
+        return Err(Failure::Program);
+    };
+    let dtype = kernel.value_type(param.value).dtype();
+    let error = tilec::reference::rel_error(&to_f64(&out.data), &expected.values);
+    let tol = tolerance(dtype);
+    let verdict = if error <= tol { "ok" } else { "MISMATCH" };
+    println!(
+        "  {}: ‖out − ref‖/‖ref‖ = {error:.3e} against the float64 reference ({dtype} tolerance {tol:.0e}): {verdict}",
+        expected.output
+    );
+    if error <= tol {
+        Ok(())
+    } else {
+        Err(Failure::Program)
+    }
 }

@@ -3,10 +3,28 @@
 //! Resolves names, evaluates const expressions with the chosen const values, checks dtypes,
 //! tile shapes, broadcasting and `dot` rules, and emits tile IR for one kernel. Errors are
 //! collected as diagnostics, several per run where the analysis can go on.
+//!
+//! * [`types`]: dtype/shape rules, literal adaptation; [`ops`]: operator dtype rules.
+//! * [`consts`]: const folding and header const expressions; `header`: parameters, const
+//!   values (overrides, defaults, tune), the tune section; `grid`: the launch grid.
+//! * [`env`]: names and scopes; `builder`: the lowering state and IR emission helpers.
+//! * `lower`: statements and expressions; `builtins`: the builtin functions.
+
+pub mod consts;
+pub mod env;
+pub mod ops;
+pub mod types;
+
+mod builder;
+mod builtins;
+mod grid;
+mod header;
+mod lower;
 
 use crate::diagnostics::Diagnostic;
-use crate::ir::{ConstValue, DType, Kernel};
-use crate::syntax::ast;
+use crate::ir::{ConstValue, DType, InstData, Kernel};
+use crate::syntax::ast::{self, DTypeName, Span};
+use builder::Lowerer;
 
 /// Values for const parameters given on the command line (`-D NAME=VALUE`) or by the
 /// autotuner, overriding the defaults in the source.
@@ -40,17 +58,159 @@ pub struct LoweredKernel {
 }
 
 /// Lowers kernel `name` (or the only kernel when `None`) of `module` with `overrides`.
+/// An override naming no const of the kernel is an error.
 pub fn lower_kernel(
     module: &ast::Module,
     name: Option<&str>,
     overrides: &ConstOverrides,
 ) -> Result<LoweredKernel, Vec<Diagnostic>> {
-    let _ = (module, name, overrides);
-    unimplemented!("sema: owned by the semantic-analysis work")
+    let kernel = find_kernel(module, name).map_err(|d| vec![d])?;
+    lower_one(kernel, overrides, true)
 }
 
-/// Lowers every kernel of `module`, collecting all diagnostics (what `tilec check` reports).
+/// Lowers every kernel of `module` and returns all diagnostics (what `tilec check` prints).
+/// An override is an error only if no kernel declares a const of that name.
 pub fn check_module(module: &ast::Module, overrides: &ConstOverrides) -> Vec<Diagnostic> {
-    let _ = (module, overrides);
-    unimplemented!("sema: owned by the semantic-analysis work")
+    let mut diags = Vec::new();
+    for (i, k) in module.kernels.iter().enumerate() {
+        if let Some(first) = module.kernels[..i]
+            .iter()
+            .find(|o| o.name.name == k.name.name)
+        {
+            diags.push(
+                Diagnostic::error(
+                    "tilec::duplicate_name",
+                    format!("the kernel `{}` is defined twice", k.name.name),
+                    k.name.span,
+                    "defined again here",
+                )
+                .with_label(first.name.span, "first defined here")
+                .with_help("rename one of them"),
+            );
+        }
+        if let Err(mut d) = lower_one(k, overrides, false) {
+            diags.append(&mut d);
+        }
+    }
+    for (name, _) in &overrides.values {
+        let declared = module.kernels.iter().any(|k| {
+            k.params
+                .iter()
+                .any(|p| p.name.name == *name && matches!(p.kind, ast::ParamKind::Const { .. }))
+        });
+        if !declared && !header::LAUNCH_OPTIONS.contains(&name.as_str()) {
+            let span = module
+                .kernels
+                .first()
+                .map_or(Span::default(), |k| k.name.span);
+            let consts: Vec<&str> = module
+                .kernels
+                .iter()
+                .flat_map(|k| &k.params)
+                .filter(|p| matches!(p.kind, ast::ParamKind::Const { .. }))
+                .map(|p| p.name.name.as_str())
+                .collect();
+            diags.push(header::unknown_override_diag(name, span, &consts));
+        }
+    }
+    diags
 }
+
+fn find_kernel<'m>(
+    module: &'m ast::Module,
+    name: Option<&str>,
+) -> Result<&'m ast::Kernel, Diagnostic> {
+    let names: Vec<&str> = module
+        .kernels
+        .iter()
+        .map(|k| k.name.name.as_str())
+        .collect();
+    match name {
+        Some(n) => module
+            .kernels
+            .iter()
+            .find(|k| k.name.name == n)
+            .ok_or_else(|| {
+                let mut d = Diagnostic::error(
+                    "tilec::unknown_kernel",
+                    format!("no kernel named `{n}` in this file"),
+                    module
+                        .kernels
+                        .first()
+                        .map_or(Span::default(), |k| k.name.span),
+                    "",
+                );
+                d = match env::did_you_mean(n, names.iter().copied()) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!("the kernels here are: {}", names.join(", "))),
+                };
+                d
+            }),
+        None => match module.kernels.as_slice() {
+            [k] => Ok(k),
+            [] => Err(Diagnostic::error(
+                "tilec::unknown_kernel",
+                "this file defines no kernel",
+                Span::default(),
+                "",
+            )
+            .with_help("define one: `kernel name(..) grid [..] { .. }`")),
+            [first, ..] => Err(Diagnostic::error(
+                "tilec::unknown_kernel",
+                format!(
+                    "this file defines {} kernels; choose one",
+                    module.kernels.len()
+                ),
+                first.name.span,
+                "",
+            )
+            .with_help(format!("the kernels here are: {}", names.join(", ")))),
+        },
+    }
+}
+
+/// Lowers one kernel. `strict_overrides`: report overrides that name none of its consts.
+fn lower_one(
+    kernel: &ast::Kernel,
+    overrides: &ConstOverrides,
+    strict_overrides: bool,
+) -> Result<LoweredKernel, Vec<Diagnostic>> {
+    let mut lw = Lowerer::new(kernel);
+    let hdr = header::lower_header(&mut lw, overrides, strict_overrides);
+    grid::lower_grid(&mut lw);
+    lw.env.push_scope();
+    lw.lower_block_stmts(&kernel.body, false);
+    lw.env.pop_scope();
+    let entry = lw.k.entry;
+    lw.k.append_inst(entry, InstData::Return, &[]);
+    if lw.diags.is_empty() {
+        Ok(LoweredKernel {
+            ir: lw.k,
+            const_params: hdr.const_params,
+            tune: hdr.tune,
+        })
+    } else {
+        let mut diags = lw.diags;
+        diags.sort_by_key(|d| d.primary_span().start);
+        Err(diags)
+    }
+}
+
+/// The diagnostic for a dtype name that is not one of the language's.
+pub(crate) fn unknown_dtype_diag(name: &DTypeName) -> Diagnostic {
+    let mut d = Diagnostic::error(
+        "tilec::unknown_dtype",
+        format!("unknown dtype `{}`", name.name),
+        name.span,
+        "not a dtype",
+    );
+    d = match env::did_you_mean(&name.name, types::SOURCE_DTYPES) {
+        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+        None => d.with_help(format!(
+            "the dtypes are {}",
+            types::SOURCE_DTYPES.join(", ")
+        )),
+    };
+    d
+}
+

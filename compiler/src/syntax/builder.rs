@@ -12,6 +12,8 @@ use lalrpop_util::ParseError;
 pub type GrammarError<'src> = ParseError<usize, Token<'src>, Diagnostic>;
 
 /// One entry of a block, before the block decides what its tail (value) is.
+// Short-lived (one per statement while parsing), so the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum BlockItem {
     Stmt(Stmt),
     /// An `if` or `{ }` written as a statement, without `;`.
@@ -21,7 +23,7 @@ pub enum BlockItem {
 }
 
 /// Assembles a block. Like Rust, a block-like expression at the very end of a block (without
-/// `;`) is the block's value, except an `if` without `else`, which has no value and so stays a
+/// `;`) is the block's value, if it has one (see [`has_value`]); otherwise it stays a
 /// statement.
 pub fn finish_block(items: Vec<BlockItem>, tail: Option<Expr>, span: Span) -> BlockExpr {
     let mut stmts = Vec::with_capacity(items.len());
@@ -48,10 +50,17 @@ pub fn finish_block(items: Vec<BlockItem>, tail: Option<Expr>, span: Span) -> Bl
     BlockExpr { stmts, tail, span }
 }
 
-/// Whether a block-like expression can produce a value (an `if` needs an `else`).
+/// Whether a block-like expression produces a value: a block with a tail, or an `if` with an
+/// `else` where some branch has one. (`if c { store(..); } else { .. }` is a statement.)
 fn has_value(expr: &Expr) -> bool {
     match &expr.kind {
-        ExprKind::If { else_block, .. } => else_block.is_some(),
+        ExprKind::If {
+            then_block,
+            else_block: Some(else_block),
+            ..
+        } => then_block.tail.is_some() || else_block.tail.is_some(),
+        ExprKind::If { .. } => false,
+        ExprKind::Block(block) => block.tail.is_some(),
         _ => true,
     }
 }

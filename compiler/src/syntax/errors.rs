@@ -1,8 +1,10 @@
 //! Syntax diagnostics: checks on the token stream before parsing (delimiters, nesting
 //! limits), and the translation of lalrpop's parse errors into rustc-style [`Diagnostic`]s.
 //!
-//! The parser stops at the first syntax error: one precise error with a recognised common
-//! mistake explained beats a cascade of guesses. Recognised mistakes: a missing `;`, `=` for
+//! After a syntax error inside a block the parser skips to the next `;` and goes on, so one
+//! run can report several independent mistakes. A recovery that skipped an unbalanced
+//! bracket would leave the parser out of step with the program, so reporting stops after
+//! it: one precise error beats a cascade of guesses. Recognised mistakes: a missing `;`, `=` for
 //! `==` in a condition, chained comparisons, `..` or Python's `:` in slices, keywords used as
 //! names.
 
@@ -10,7 +12,7 @@ use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::Span;
 use crate::syntax::builder::GrammarError;
 use crate::syntax::lexer::{Spanned, Token};
-use lalrpop_util::ParseError;
+use lalrpop_util::{ErrorRecovery, ParseError};
 
 /// Deepest nesting of `( [ {` accepted. Together with [`MAX_OPERATORS_PER_SEGMENT`] this bounds
 /// the depth of the AST, so later recursive passes (and dropping the tree) cannot overflow the
@@ -87,16 +89,25 @@ pub fn check_token_structure(tokens: &[Spanned<'_>], source_len: usize) -> Optio
         }
     }
     let (os, opener, oe) = open.pop()?;
-    let eof = Span::new(source_len, source_len);
     Some(
         Diagnostic::error(
             "tilec::unclosed_delimiter",
             "this file contains an unclosed delimiter",
-            eof,
-            format!("expected `{}`", closing_of(opener).text()),
+            end_of_file_span(tokens, source_len),
+            format!("expected `{}` at the end", closing_of(opener).text()),
         )
         .with_label(Span::new(os, oe), "unclosed delimiter"),
     )
+}
+
+/// Where to point for "end of file": just after the last token, so the label sits on a line
+/// the renderer shows (a zero-width span at the very end of the text would not be drawn).
+fn end_of_file_span(tokens: &[Spanned<'_>], source_len: usize) -> Span {
+    match tokens.last() {
+        Some((start, _, end)) if *end == source_len => Span::new(*start, *end),
+        Some((_, _, end)) => Span::new(*end, *end),
+        None => Span::new(0, 0),
+    }
 }
 
 fn closing_of(opener: &Token<'_>) -> Token<'static> {
@@ -163,7 +174,11 @@ struct Expected(Vec<String>);
 
 impl Expected {
     fn new(raw: &[String]) -> Self {
-        Expected(raw.iter().map(|s| s.trim_matches('"').to_string()).collect())
+        Expected(
+            raw.iter()
+                .map(|s| s.trim_matches('"').to_string())
+                .collect(),
+        )
     }
     fn has(&self, terminal: &str) -> bool {
         self.0.iter().any(|s| s == terminal)
@@ -230,12 +245,11 @@ pub fn syntax_error(
         ParseError::User { error } => error,
         ParseError::UnrecognizedEof { expected, .. } => {
             let expected = Expected::new(&expected);
-            let eof = Span::new(source_len, source_len);
             Diagnostic::error(
                 "tilec::unexpected_eof",
                 format!("expected {}, found end of file", expected.describe()),
-                eof,
-                "unexpected end of file",
+                end_of_file_span(tokens, source_len),
+                "the file ends here",
             )
         }
         ParseError::UnrecognizedToken {
@@ -352,4 +366,77 @@ fn in_if_condition(tokens: &[Spanned<'_>], index: Option<usize>) -> bool {
         }
     }
     false
+}
+
+/// Diagnostics for the errors the parser recovered from, each with whether its recovery
+/// skipped a balanced run of tokens. Reporting stops after the first unbalanced recovery.
+pub fn recovered_errors(
+    recovered: Vec<ErrorRecovery<usize, Token<'_>, Diagnostic>>,
+    tokens: &[Spanned<'_>],
+    source_len: usize,
+) -> Vec<(Diagnostic, bool)> {
+    let mut out = Vec::new();
+    for r in recovered {
+        let balanced = recovery_is_balanced(&r, tokens);
+        out.push((syntax_error(r.error, tokens, source_len), balanced));
+        if !balanced {
+            break;
+        }
+    }
+    out
+}
+
+/// Whether the statement the parser gave up on, from its start to the `;` it skipped to,
+/// has balanced brackets. If not, the parser's idea of nesting is now wrong.
+fn recovery_is_balanced(
+    recovery: &ErrorRecovery<usize, Token<'_>, Diagnostic>,
+    tokens: &[Spanned<'_>],
+) -> bool {
+    let ParseError::UnrecognizedToken {
+        token: (error_start, _, _),
+        ..
+    } = &recovery.error
+    else {
+        return false;
+    };
+    let index_of = |start: usize| tokens.iter().position(|(s, _, _)| *s == start);
+    let Some(error_index) = index_of(*error_start) else {
+        return false;
+    };
+    let last_dropped = recovery
+        .dropped_tokens
+        .last()
+        .and_then(|(s, _, _)| index_of(*s))
+        .unwrap_or(error_index);
+    let end = last_dropped.max(error_index);
+    let mut start = error_index;
+    while start > 0
+        && !matches!(
+            tokens[start - 1].1,
+            Token::Semi | Token::LBrace | Token::RBrace
+        )
+    {
+        start -= 1;
+    }
+    is_balanced(tokens[start..=end].iter().map(|(_, t, _)| t))
+}
+
+/// Whether every recovery so far skipped balanced brackets, so later errors are trustworthy.
+pub fn recovery_was_clean(diagnostics: &[(Diagnostic, bool)]) -> bool {
+    diagnostics.iter().all(|(_, balanced)| *balanced)
+}
+
+fn is_balanced<'a, 'src: 'a>(tokens: impl Iterator<Item = &'a Token<'src>>) -> bool {
+    let mut depth: i64 = 0;
+    for t in tokens {
+        match t {
+            Token::LParen | Token::LBracket | Token::LBrace => depth += 1,
+            Token::RParen | Token::RBracket | Token::RBrace => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0
 }

@@ -22,6 +22,7 @@ pub enum LexError {
     IntTooLarge,
     MalformedExponent,
     FloatTooLarge,
+    HexWithoutDigits,
 }
 
 /// A token. Keywords and dtype names are their own variants; the parser (grammar.lalrpop)
@@ -37,7 +38,7 @@ pub enum Token<'src> {
     #[regex("[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice())]
     Ident(&'src str),
     #[regex("[0-9][0-9_]*", |lex| parse_int(lex.slice(), 10))]
-    #[regex("0[xX][0-9a-fA-F_]+", |lex| parse_int(&lex.slice()[2..], 16))]
+    #[regex("0[xX][0-9a-fA-F_]*", |lex| parse_int(&lex.slice()[2..], 16))]
     Int(i64),
     #[regex(r"[0-9][0-9_]*\.[0-9][0-9_]*", |lex| parse_float(lex.slice()))]
     #[regex(r"[0-9][0-9_]*(\.[0-9][0-9_]*)?[eE][+-]?[0-9][0-9_]*", |lex| parse_float(lex.slice()))]
@@ -157,7 +158,11 @@ fn block_comment<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> FilterResul
             lex.bump(end + 2);
             FilterResult::Skip
         }
-        None => FilterResult::Error(LexError::UnterminatedComment),
+        None => {
+            // Swallow the rest, so the comment's text is not lexed as code.
+            lex.bump(rest.len());
+            FilterResult::Error(LexError::UnterminatedComment)
+        }
     }
 }
 
@@ -168,8 +173,7 @@ fn malformed_exponent<'src>(_: &mut logos::Lexer<'src, Token<'src>>) -> Result<(
 fn parse_int(digits: &str, radix: u32) -> Result<i64, LexError> {
     let cleaned: String = digits.chars().filter(|&c| c != '_').collect();
     if cleaned.is_empty() {
-        // `0x_`: no digits at all; reported like any other literal we cannot read.
-        return Err(LexError::IntTooLarge);
+        return Err(LexError::HexWithoutDigits);
     }
     i64::from_str_radix(&cleaned, radix).map_err(|_| LexError::IntTooLarge)
 }
@@ -288,7 +292,11 @@ pub fn tokenize(source: &str) -> Result<Vec<Spanned<'_>>, Vec<Diagnostic>> {
             Ok(token) => tokens.push((range.start, token, range.end)),
             Err(kind) => {
                 let mut span = Span::new(range.start, range.end);
-                if kind == LexError::UnknownCharacter {
+                if let Some(end) = quoted_text_end(source, range.start) {
+                    // `"text"` or `'c'`: one error for the whole would-be literal.
+                    lexer.bump(end - range.end);
+                    span.end = end;
+                } else if kind == LexError::UnknownCharacter {
                     // Cover the whole character (logos may stop inside a multi-byte one).
                     let ch = source.get(range.start..).and_then(|s| s.chars().next());
                     if let Some(ch) = ch {
@@ -310,11 +318,39 @@ pub fn tokenize(source: &str) -> Result<Vec<Spanned<'_>>, Vec<Diagnostic>> {
     }
 }
 
+/// If a quote starts at `start` and is closed on the same line, the end of the quoted text.
+fn quoted_text_end(source: &str, start: usize) -> Option<usize> {
+    let quote = *source.as_bytes().get(start)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let rest = &source.as_bytes()[start + 1..];
+    let len = rest
+        .iter()
+        .take_while(|&&b| b != b'\n')
+        .position(|&b| b == quote)?;
+    Some(start + 1 + len + 1)
+}
+
 fn lex_error_diagnostic(source: &str, kind: LexError, span: Span) -> Diagnostic {
     let text = source.get(span.start..span.end).unwrap_or("");
     match kind {
         LexError::UnknownCharacter => {
             let ch = text.chars().next().unwrap_or('\u{FFFD}');
+            if ch == '"' || ch == '\'' {
+                let what = if text.len() > 1 {
+                    "string literal"
+                } else {
+                    "quote"
+                };
+                return Diagnostic::error(
+                    "tilec::unknown_character",
+                    format!("unexpected {what}"),
+                    span,
+                    format!("unexpected {what}"),
+                )
+                .with_help("strings and characters are not part of the language");
+            }
             let shown = if ch.is_control() || ch.is_whitespace() {
                 format!("{:?}", ch)
             } else {
@@ -322,11 +358,10 @@ fn lex_error_diagnostic(source: &str, kind: LexError, span: Span) -> Diagnostic 
             };
             let next = source.as_bytes().get(span.end).copied();
             let help = match ch {
-                '\'' | '"' => Some("strings and characters are not part of the language".into()),
                 '#' => Some("comments start with `//`".into()),
-                '.' if next.is_some_and(|b| b.is_ascii_digit()) => Some(
-                    "a float literal needs a digit before the `.`: write `0.` in front".into(),
-                ),
+                '.' if next.is_some_and(|b| b.is_ascii_digit()) => {
+                    Some("a float literal needs a digit before the `.`: write `0.` in front".into())
+                }
                 '.' => Some("`.` is not an operator; slices use `..` or `start ..+ len`".into()),
                 '|' => Some("logical or is `||`".into()),
                 '^' => Some("there is no xor or power operator".into()),
@@ -368,6 +403,13 @@ fn lex_error_diagnostic(source: &str, kind: LexError, span: Span) -> Diagnostic 
             "the exponent has no digits",
         )
         .with_help("write the exponent's digits, e.g. `1e-3`"),
+        LexError::HexWithoutDigits => Diagnostic::error(
+            "tilec::malformed_int",
+            "hexadecimal literal has no digits",
+            span,
+            "expected hexadecimal digits after `0x`",
+        )
+        .with_help("write e.g. `0x1F`"),
         LexError::FloatTooLarge => Diagnostic::error(
             "tilec::float_literal_too_large",
             "float literal is too large",

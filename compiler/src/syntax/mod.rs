@@ -29,7 +29,18 @@ pub fn parse(source: &str) -> Result<ast::Module, Vec<Diagnostic>> {
     if let Some(diagnostic) = errors::check_token_structure(&tokens, source.len()) {
         return Err(vec![diagnostic]);
     }
-    grammar::ModuleParser::new()
-        .parse(tokens.iter().cloned().map(Ok))
-        .map_err(|error| vec![errors::syntax_error(error, &tokens, source.len())])
+    let mut recovered = Vec::new();
+    let result = grammar::ModuleParser::new().parse(&mut recovered, tokens.iter().cloned().map(Ok));
+    let mut diagnostics = errors::recovered_errors(recovered, &tokens, source.len());
+    let reliable = diagnostics.is_empty() || errors::recovery_was_clean(&diagnostics);
+    match result {
+        Ok(module) if diagnostics.is_empty() => Ok(module),
+        Ok(_) => Err(diagnostics.into_iter().map(|(d, _)| d).collect()),
+        Err(error) => {
+            if reliable {
+                diagnostics.push((errors::syntax_error(error, &tokens, source.len()), true));
+            }
+            Err(diagnostics.into_iter().map(|(d, _)| d).collect())
+        }
+    }
 }

@@ -406,7 +406,9 @@ check!(
 );
 check!(
     casts_desugar_to_calls,
-    in_kernel("let a = x as f16; let b = -x as f32 * 2; let c = x as f32 as bf16; let d = cast(x, i64);")
+    in_kernel(
+        "let a = x as f16; let b = -x as f32 * 2; let c = x as f32 as bf16; let d = cast(x, i64);"
+    )
 );
 check!(
     all_comparison_operators,
@@ -431,41 +433,56 @@ check!(
 
 // ------------------------------------------------------------------ lexical errors
 
+check_error!(error_string_literal, in_kernel("let s = \"hello\";"));
 check_error!(
-    error_string_literal,
-    in_kernel("let s = \"hello\";")
+    error_unknown_characters,
+    in_kernel("let a = b ^ c; let d = e @ f;")
 );
-check_error!(error_unknown_characters, in_kernel("let a = b ^ c; let d = e @ f;"));
-check_error!(error_unterminated_comment, in_kernel("let a = 1; /* never closed"));
+check_error!(
+    error_unterminated_comment,
+    in_kernel("let a = 1; /* never closed, it's \"text\" @")
+);
 check_error!(
     error_int_literal_too_large,
     in_kernel("let a = 9223372036854775808;")
 );
 check_error!(error_float_without_fraction, in_kernel("let a = 2.;"));
 check_error!(error_float_without_leading_digit, in_kernel("let a = .5;"));
-check_error!(error_float_exponent_without_digits, in_kernel("let a = 1e-;"));
+check_error!(
+    error_float_exponent_without_digits,
+    in_kernel("let a = 1e-;")
+);
 check_error!(error_non_ascii, in_kernel("let ä = 1;"));
 
 // ------------------------------------------------------------------ syntax errors
 
-check_error!(
-    error_missing_semicolon,
-    in_kernel("let a = 1\nlet b = 2;")
-);
+check_error!(error_missing_semicolon, in_kernel("let a = 1\nlet b = 2;"));
 check_error!(error_chained_comparison, in_kernel("let a = x < y < z;"));
 check_error!(error_assign_in_condition, in_kernel("if x = 1 { }"));
-check_error!(error_dotdot_range_in_slice, in_kernel("let a = load(q[0 .. 4]);"));
+check_error!(
+    error_dotdot_range_in_slice,
+    in_kernel("let a = load(q[0 .. 4]);")
+);
 check_error!(error_python_slice, in_kernel("let a = load(q[0:4]);"));
 check_error!(error_python_full_slice, in_kernel("let a = load(q[:, 0]);"));
-check_error!(error_dotdot_with_length, in_kernel("let a = load(q[.. 4]);"));
+check_error!(
+    error_dotdot_with_length,
+    in_kernel("let a = load(q[.. 4]);")
+);
 check_error!(error_keyword_as_name, in_kernel("let range = 1;"));
-check_error!(error_unclosed_delimiter, "kernel k() grid [1] {\n  let a = f(1;\n");
+check_error!(
+    error_unclosed_delimiter,
+    "kernel k() grid [1] {\n  let a = f(1;\n"
+);
 check_error!(error_mismatched_delimiter, in_kernel("let a = f(1];"));
 check_error!(error_unexpected_closing, "kernel k() grid [1] { } }");
 check_error!(error_unexpected_eof, "kernel k() grid [1]");
 check_error!(error_missing_expression, in_kernel("let a = ;"));
 check_error!(error_unknown_type, in_kernel("let a: vec<f32, [4]> = x;"));
-check_error!(error_range_too_many_args, in_kernel("for i in range(0, 1, 2, 3) { }"));
+check_error!(
+    error_range_too_many_args,
+    in_kernel("for i in range(0, 1, 2, 3) { }")
+);
 check_error!(error_range_no_args, in_kernel("for i in range() { }"));
 check_error!(error_statement_outside_kernel, "let a = 1;");
 check_error!(
@@ -475,4 +492,17 @@ check_error!(
 check_error!(
     error_expression_too_long,
     in_kernel(&format!("let a = 1{};", " + 1".repeat(200)))
+);
+check!(
+    slices_without_spaces,
+    in_kernel("let a = load(q[0..+4, ..]); let b = load(q[i, 0x1_0..+N]);")
+);
+check_error!(error_hex_without_digits, in_kernel("let a = 0x_;"));
+check_error!(
+    error_recovery_reports_independent_mistakes,
+    in_kernel("let a = 1 2;\nlet b = f(1, 2 3);\nlet c = 3;\nlet d = x < y < z;")
+);
+check_error!(
+    error_recovery_stops_after_unbalanced_skip,
+    in_kernel("if x = 1 { y = 2; } z = 3;\nlet w = 1 2;")
 );

@@ -1,0 +1,486 @@
+//! A kernel's header: its parameters (tensors with their dims and shape symbols, runtime
+//! scalars, consts), the value each const takes (a `-D` override, else its default, else the
+//! first candidate of its `tune` entry), and the `tune` section.
+
+use super::builder::{Lowerer, SymbolInfo, TensorParam};
+use super::consts::{conform, conform_override, eval_header_const, CVal, HeaderName};
+use super::env::{did_you_mean, Global, GlobalEntry};
+use super::types::{dtype_name, is_power_of_two, source_dtype};
+use super::{unknown_dtype_diag, ConstOverrides, ConstParam, TuneAxis};
+use crate::diagnostics::Diagnostic;
+use crate::ir::{ConstValue, DType, Dim, TensorType, Type};
+use crate::syntax::ast::{ExprKind, Ident, Param, ParamKind, Span};
+
+/// What the header contributes to [`super::LoweredKernel`].
+pub struct Header {
+    pub const_params: Vec<ConstParam>,
+    pub tune: Vec<TuneAxis>,
+}
+
+/// The launch options a `tune` section may name besides consts.
+pub const LAUNCH_OPTIONS: [&str; 2] = ["num_warps", "num_stages"];
+
+pub fn unknown_override_diag(name: &str, span: Span, consts: &[&str]) -> Diagnostic {
+    let d = Diagnostic::error(
+        "tilec::unknown_override",
+        format!("`-D {name}=..` names no const parameter"),
+        span,
+        "this kernel has no const of that name",
+    );
+    match did_you_mean(name, consts.iter().copied()) {
+        Some(s) => d.with_help(format!("did you mean `-D {s}=..`?")),
+        None if consts.is_empty() => d.with_help("this kernel declares no const parameters"),
+        None => d.with_help(format!("the consts are: {}", consts.join(", "))),
+    }
+}
+
+/// Resolves a dtype written in a parameter, reporting unknown names.
+fn param_dtype(lw: &mut Lowerer, name: &crate::syntax::ast::DTypeName) -> Option<DType> {
+    let d = source_dtype(&name.name);
+    if d.is_none() {
+        lw.error(unknown_dtype_diag(name));
+    }
+    d
+}
+
+/// How header const expressions see names: consts known so far, other parameters and shape
+/// symbols as runtime values.
+fn header_lookup<'p>(lw: &'p Lowerer, params: &'p [Param]) -> impl Fn(&Ident) -> HeaderName + 'p {
+    move |id: &Ident| match lw.env.globals.get(&id.name) {
+        Some(GlobalEntry {
+            global: Global::Const { value, dtype },
+            ..
+        }) => HeaderName::Const(*value, *dtype),
+        Some(GlobalEntry {
+            global: Global::Symbol { .. },
+            span,
+        }) => HeaderName::Runtime {
+            what: "a shape symbol".into(),
+            def: *span,
+        },
+        _ => match params.iter().find(|p| p.name.name == id.name) {
+            Some(p) => HeaderName::Runtime {
+                what: match p.kind {
+                    ParamKind::Const { .. } => "a const declared later".into(),
+                    _ => "a runtime parameter".into(),
+                },
+                def: p.name.span,
+            },
+            None => HeaderName::Unknown,
+        },
+    }
+}
+
+pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) -> Header {
+    let ast = lw.ast;
+    let params: Vec<&Param> = unique_params(lw, &ast.params);
+    let all_params = ast.params.as_slice();
+
+    // Tune candidates are plain literals, evaluated up front: a const without a default
+    // falls back to its first candidate.
+    let tune_values: Vec<Vec<Result<CVal, Diagnostic>>> = ast
+        .tune
+        .iter()
+        .flat_map(|t| &t.entries)
+        .map(|e| {
+            e.values
+                .iter()
+                .map(|v| eval_header_const(v, &|_| HeaderName::Unknown))
+                .collect()
+        })
+        .collect();
+
+    // Consts, in source order (a default may use the consts declared before it).
+    let mut const_params = Vec::new();
+    let mut tune_axes = Vec::new();
+    for p in &params {
+        let ParamKind::Const { ty, default } = &p.kind else {
+            continue;
+        };
+        let dtype = param_dtype(lw, ty);
+        if let Some(d) = dtype {
+            if matches!(d, DType::F16 | DType::BF16) {
+                lw.error(
+                    Diagnostic::error(
+                        "tilec::bad_const_type",
+                        format!("a const parameter cannot be `{}`", dtype_name(d)),
+                        ty.span,
+                        "not allowed for consts",
+                    )
+                    .with_help("const parameters are `i32`, `i64`, `bool` or `f32`"),
+                );
+            }
+        }
+        let default_value = match (default, dtype) {
+            (Some(e), Some(d)) => {
+                let r = eval_header_const(e, &header_lookup(lw, all_params))
+                    .and_then(|v| conform(v, d, e.span));
+                match r {
+                    Ok(v) => Some(v),
+                    Err(diag) => {
+                        lw.error(diag);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let over = overrides
+            .values
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == p.name.name)
+            .map(|(_, v)| *v);
+        let over_value = match (over, dtype) {
+            (Some(v), Some(d)) => match conform_override(v, d) {
+                Some(c) => Some(c),
+                None => {
+                    lw.error(
+                        Diagnostic::error(
+                            "tilec::bad_override",
+                            format!(
+                                "`-D {}={v}` does not fit the const's type `{}`",
+                                p.name.name,
+                                dtype_name(d)
+                            ),
+                            p.span,
+                            format!("declared as `{}` here", dtype_name(d)),
+                        )
+                        .with_help(format!("pass a `{}` value", dtype_name(d))),
+                    );
+                    None
+                }
+            },
+            _ => None,
+        };
+        let tuned = ast
+            .tune
+            .iter()
+            .flat_map(|t| &t.entries)
+            .zip(&tune_values)
+            .find(|(e, _)| e.name.name == p.name.name)
+            .and_then(|(_, vals)| vals.first())
+            .and_then(|r| r.as_ref().ok())
+            .and_then(|v| dtype.and_then(|d| conform(*v, d, Span::default()).ok()));
+        let chosen = over_value.or(default_value).or(tuned);
+        let failed_before = over.is_some() || default.is_some();
+        if chosen.is_none() && !failed_before && dtype.is_some() {
+            lw.error(
+                Diagnostic::error(
+                    "tilec::missing_const_value",
+                    format!("the const `{}` has no value", p.name.name),
+                    p.span,
+                    "no default here",
+                )
+                .with_help(format!(
+                    "give it a default (`const {}: {} = ..`) or pass `-D {}=VALUE`",
+                    p.name.name, ty.name, p.name.name
+                )),
+            );
+        }
+        let global = match (chosen, dtype) {
+            (Some(value), Some(dtype)) => {
+                lw.k.consts.push((p.name.name.clone(), value));
+                Global::Const { value, dtype }
+            }
+            _ => Global::Error,
+        };
+        lw.env.globals.insert(
+            p.name.name.clone(),
+            GlobalEntry {
+                global,
+                span: p.name.span,
+            },
+        );
+        if let Some(dtype) = dtype {
+            const_params.push(ConstParam {
+                name: p.name.name.clone(),
+                dtype,
+                default: default_value,
+            });
+        }
+    }
+
+    if strict {
+        let consts: Vec<&str> = const_params.iter().map(|c| c.name.as_str()).collect();
+        for (name, _) in &overrides.values {
+            // The autotuner may pass its launch options along with the consts.
+            if !consts.contains(&name.as_str()) && !LAUNCH_OPTIONS.contains(&name.as_str()) {
+                lw.error(unknown_override_diag(name, ast.name.span, &consts));
+            }
+        }
+    }
+
+    // Tensors and runtime scalars, in source order.
+    for p in &params {
+        match &p.kind {
+            ParamKind::Const { .. } => {}
+            ParamKind::Scalar { ty } => {
+                let d = param_dtype(lw, ty).unwrap_or(DType::I32);
+                let value = lw.k.add_param(p.name.name.clone(), Type::Scalar(d));
+                let global = if source_dtype(&ty.name).is_some() {
+                    Global::Scalar { value }
+                } else {
+                    Global::Error
+                };
+                lw.env.globals.insert(
+                    p.name.name.clone(),
+                    GlobalEntry {
+                        global,
+                        span: p.name.span,
+                    },
+                );
+            }
+            ParamKind::Tensor {
+                mutable,
+                dtype,
+                dims,
+            } => lower_tensor_param(lw, p, *mutable, dtype, dims, all_params),
+        }
+    }
+
+    // The tune section.
+    if let Some(tune) = &ast.tune {
+        let mut seen: Vec<&Ident> = Vec::new();
+        for (entry, values) in tune.entries.iter().zip(tune_values) {
+            if let Some(first) = seen.iter().find(|s| s.name == entry.name.name) {
+                lw.error(
+                    Diagnostic::error(
+                        "tilec::duplicate_name",
+                        format!("`{}` is tuned twice", entry.name.name),
+                        entry.name.span,
+                        "tuned again here",
+                    )
+                    .with_label(first.span, "first tuned here")
+                    .with_help("merge the candidate lists"),
+                );
+                continue;
+            }
+            seen.push(&entry.name);
+            let name = entry.name.name.as_str();
+            let const_dtype = const_params
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.dtype);
+            if const_dtype.is_none() && !LAUNCH_OPTIONS.contains(&name) {
+                let known_const = params
+                    .iter()
+                    .any(|p| p.name.name == name && matches!(p.kind, ParamKind::Const { .. }));
+                if known_const {
+                    continue; // its dtype was bad: already reported
+                }
+                let candidates: Vec<&str> = const_params
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .chain(LAUNCH_OPTIONS)
+                    .collect();
+                let mut d = Diagnostic::error(
+                    "tilec::tune_unknown_name",
+                    format!("`tune` names `{name}`, which is neither a const nor a launch option"),
+                    entry.name.span,
+                    "unknown tuning knob",
+                );
+                d = match did_you_mean(name, candidates.iter().copied()) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!(
+                        "tune const parameters or `num_warps` / `num_stages`; here: {}",
+                        candidates.join(", ")
+                    )),
+                };
+                lw.error(d);
+                continue;
+            }
+            if entry.values.is_empty() {
+                lw.error(Diagnostic::error(
+                    "tilec::tune_empty",
+                    format!("`{name}` has no candidate values"),
+                    entry.span,
+                    "empty list",
+                ));
+                continue;
+            }
+            let mut out = Vec::new();
+            for (expr, v) in entry.values.iter().zip(values) {
+                let r = v.and_then(|v| match const_dtype {
+                    Some(d) => conform(v, d, expr.span),
+                    None => launch_option_value(name, v, expr.span),
+                });
+                match r {
+                    Ok(c) => out.push(c),
+                    Err(d) => lw.error(d),
+                }
+            }
+            tune_axes.push(TuneAxis {
+                name: name.to_string(),
+                values: out,
+            });
+        }
+    }
+
+    Header {
+        const_params,
+        tune: tune_axes,
+    }
+}
+
+/// A `num_warps` (a power of two up to 32) or `num_stages` (at least 1) candidate.
+fn launch_option_value(name: &str, v: CVal, span: Span) -> Result<ConstValue, Diagnostic> {
+    let n = v.as_int();
+    let ok = match (name, n) {
+        ("num_warps", Some(n)) => is_power_of_two(n) && n <= 32,
+        (_, Some(n)) => (1..=16).contains(&n),
+        _ => false,
+    };
+    if ok {
+        Ok(ConstValue::Int(n.unwrap_or(1)))
+    } else {
+        let want = if name == "num_warps" {
+            "a power of two from 1 to 32"
+        } else {
+            "an integer from 1 to 16"
+        };
+        Err(Diagnostic::error(
+            "tilec::bad_tune_value",
+            format!("bad `{name}` candidate"),
+            span,
+            format!("expected {want}"),
+        ))
+    }
+}
+
+/// Parameters with duplicates reported and dropped (the first declaration wins).
+fn unique_params<'p>(lw: &mut Lowerer, params: &'p [Param]) -> Vec<&'p Param> {
+    let mut out: Vec<&Param> = Vec::new();
+    for p in params {
+        if let Some(first) = out.iter().find(|q| q.name.name == p.name.name) {
+            lw.error(
+                Diagnostic::error(
+                    "tilec::duplicate_name",
+                    format!("the parameter `{}` is declared twice", p.name.name),
+                    p.name.span,
+                    "declared again here",
+                )
+                .with_label(first.name.span, "first declared here")
+                .with_help("rename one of them"),
+            );
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn lower_tensor_param(
+    lw: &mut Lowerer,
+    p: &Param,
+    mutable: bool,
+    dtype: &crate::syntax::ast::DTypeName,
+    dims: &[crate::syntax::ast::Expr],
+    all_params: &[Param],
+) {
+    let d = param_dtype(lw, dtype);
+    let mut ok = d.is_some();
+    if dims.len() > u8::MAX as usize {
+        lw.error(Diagnostic::error(
+            "tilec::bad_dim",
+            "too many tensor dims",
+            p.span,
+            format!("{} dims", dims.len()),
+        ));
+        ok = false;
+    }
+    let mut ir_dims = Vec::new();
+    // Symbols this tensor introduces: (symbol index, dim); read from this tensor.
+    let mut new_symbols = Vec::new();
+    for (i, e) in dims.iter().enumerate() {
+        if let ExprKind::Name(id) = &e.kind {
+            let known = lw.env.globals.get(&id.name).map(|g| g.global.clone());
+            let is_param = all_params.iter().any(|q| q.name.name == id.name);
+            match known {
+                Some(Global::Symbol { index }) => {
+                    ir_dims.push(Dim::Sym(index as u32));
+                    continue;
+                }
+                None if !is_param => {
+                    let index = lw.k.symbols.len();
+                    lw.k.symbols.push(id.name.clone());
+                    lw.env.globals.insert(
+                        id.name.clone(),
+                        GlobalEntry {
+                            global: Global::Symbol { index },
+                            span: id.span,
+                        },
+                    );
+                    new_symbols.push((index, i));
+                    ir_dims.push(Dim::Sym(index as u32));
+                    continue;
+                }
+                Some(Global::Error) => {
+                    ok = false;
+                    ir_dims.push(Dim::Const(1));
+                    continue;
+                }
+                _ => {} // a const, or a runtime parameter: the const evaluator explains
+            }
+        }
+        let r = eval_header_const(e, &header_lookup(lw, all_params));
+        match r {
+            Ok(v) => match v.as_int() {
+                Some(n) if n >= 1 && n <= u32::MAX as i64 => ir_dims.push(Dim::Const(n as u32)),
+                _ => {
+                    lw.error(
+                        Diagnostic::error(
+                            "tilec::bad_dim",
+                            "a tensor dim must be a positive integer",
+                            e.span,
+                            format!("this is {}", v.value()),
+                        )
+                        .with_help("write a const expression, or a name for a runtime size"),
+                    );
+                    ok = false;
+                    ir_dims.push(Dim::Const(1));
+                }
+            },
+            Err(diag) => {
+                lw.error(diag);
+                ok = false;
+                ir_dims.push(Dim::Const(1));
+            }
+        }
+    }
+    let ty = TensorType {
+        dtype: d.unwrap_or(DType::F32),
+        dims: ir_dims,
+        mutable,
+    };
+    let value =
+        lw.k.add_param(p.name.name.clone(), Type::Tensor(ty.clone()));
+    for (index, dim) in new_symbols {
+        // Symbols are pushed in index order, so this keeps `symbols[i]` for symbol `i`.
+        debug_assert_eq!(lw.symbols.len(), index);
+        lw.symbols.push(SymbolInfo {
+            tensor: value,
+            dim: dim as u8,
+            value: None,
+        });
+    }
+    let index = lw.tensors.len();
+    lw.tensors.push(TensorParam {
+        name: p.name.name.clone(),
+        value,
+        ty,
+        span: p.span,
+    });
+    let global = if ok {
+        Global::Tensor { index, value }
+    } else {
+        Global::Error
+    };
+    lw.env.globals.insert(
+        p.name.name.clone(),
+        GlobalEntry {
+            global,
+            span: p.name.span,
+        },
+    );
+}

@@ -1,1 +1,0 @@
-//! Plain host references (float64) for the examples; the interpreter is checked against these.
