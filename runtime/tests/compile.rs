@@ -14,9 +14,27 @@ fn example(name: &str) -> Source {
     Source::file(format!("{}/../dsl-examples/{name}.tile", env!("CARGO_MANIFEST_DIR")))
 }
 
-fn compile(name: &str, consts: &[(String, ConstValue)]) -> Artifacts {
+fn compile(name: &str, consts: &[(String, ConstValue)]) -> Result<Artifacts, String> {
     let options = CompileOptions { use_cache: false, ..CompileOptions::default() };
-    compile_artifacts(&example(name), None, consts, &options).unwrap_or_else(|e| panic!("{name}: {e}"))
+    compile_artifacts(&example(name), None, consts, &options).map_err(|e| format!("{name}: {e}"))
+}
+
+/// Checks one compiled example; `Err` describes the first disagreement.
+fn check_case(name: &str, consts: &[(String, ConstValue)], sizes: &[(&str, usize)], grid: [u32; 3]) -> Result<(), String> {
+    let artifacts = compile(name, consts)?;
+    artifacts.signature.check_abi(&artifacts.abi).map_err(|e| e.to_string())?;
+    let declared = entry_param_sizes(&artifacts.ptx, &artifacts.abi.entry);
+    if declared != Some(abi_param_sizes(&artifacts.abi)) {
+        return Err(format!(
+            "the PTX entry's parameters {declared:?} differ from what the launcher packs {:?}",
+            abi_param_sizes(&artifacts.abi)
+        ));
+    }
+    let plan = plan_launch(&artifacts.signature, &artifacts.abi, &fake_args(&artifacts, sizes)).map_err(|e| e.to_string())?;
+    if plan.grid != grid || plan.block[0] != 32 * artifacts.abi.num_warps {
+        return Err(format!("grid {:?} block {:?}, expected grid {grid:?}", plan.grid, plan.block));
+    }
+    Ok(())
 }
 
 /// Arguments for `artifacts` with each shape symbol set from `sizes`, at distinct aligned
@@ -68,24 +86,22 @@ fn examples_compile_to_consistent_artifacts() {
             [1, 2, 1],
         ),
     ];
+    let mut failures = Vec::new();
     for (name, consts, sizes, grid) in cases {
-        let artifacts = compile(name, &consts);
-        artifacts.signature.check_abi(&artifacts.abi).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(
-            entry_param_sizes(&artifacts.ptx, &artifacts.abi.entry),
-            Some(abi_param_sizes(&artifacts.abi)),
-            "{name}: the PTX entry's parameters differ from what the launcher packs"
-        );
-        let plan = plan_launch(&artifacts.signature, &artifacts.abi, &fake_args(&artifacts, &sizes))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(plan.grid, grid, "{name} {sizes:?}");
-        assert_eq!(plan.block[0], 32 * artifacts.abi.num_warps);
+        match check_case(name, &consts, &sizes, grid) {
+            Ok(()) => println!("ok      {name} {consts:?} {sizes:?}"),
+            Err(e) => {
+                println!("FAILED  {name} {consts:?} {sizes:?}: {}", e.lines().next().unwrap_or_default());
+                failures.push(format!("{name} {consts:?}: {e}"));
+            }
+        }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn cache_entries_read_back_as_written() {
-    let artifacts = compile("vector_add", &[]);
+    let artifacts = compile("vector_add", &[]).expect("vector_add compiles");
     let dir = std::env::temp_dir().join(format!("tilec-cache-test-{}", std::process::id()));
     let entry = tilec_runtime::cache::entry_dir(&dir, "vector_add", "0123");
     tilec_runtime::cache::store(&entry, &artifacts).expect("store");
