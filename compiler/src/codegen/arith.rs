@@ -17,7 +17,11 @@ fn internal(msg: String) -> CodegenError {
 
 impl<'ctx> Cg<'_, 'ctx> {
     /// A float register as f32 (exact for f16/bf16).
-    pub fn widen(&self, dtype: DType, x: BasicValueEnum<'ctx>) -> Result<FloatValue<'ctx>, CodegenError> {
+    pub fn widen(
+        &self,
+        dtype: DType,
+        x: BasicValueEnum<'ctx>,
+    ) -> Result<FloatValue<'ctx>, CodegenError> {
         let x = x.into_float_value();
         Ok(match dtype {
             DType::F32 => x,
@@ -26,16 +30,28 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     /// An f32 rounded (to nearest even) to `dtype`.
-    pub fn narrow(&self, dtype: DType, x: FloatValue<'ctx>) -> Result<BasicValueEnum<'ctx>, CodegenError> {
+    pub fn narrow(
+        &self,
+        dtype: DType,
+        x: FloatValue<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>, CodegenError> {
         Ok(match dtype {
             DType::F32 => x.into(),
             DType::F16 => self.b.build_float_trunc(x, self.ctx.f16_type(), "")?.into(),
-            DType::BF16 => self.b.build_float_trunc(x, self.ctx.bf16_type(), "")?.into(),
+            DType::BF16 => self
+                .b
+                .build_float_trunc(x, self.ctx.bf16_type(), "")?
+                .into(),
             _ => return Err(internal(format!("narrow to {dtype}"))),
         })
     }
 
-    pub fn unary_reg(&self, op: UnaryOp, dtype: DType, x: BasicValueEnum<'ctx>) -> Result<BasicValueEnum<'ctx>, CodegenError> {
+    pub fn unary_reg(
+        &self,
+        op: UnaryOp,
+        dtype: DType,
+        x: BasicValueEnum<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>, CodegenError> {
         if dtype.is_float() {
             let f = self.widen(dtype, x)?;
             let r = match op {
@@ -57,7 +73,12 @@ impl<'ctx> Cg<'_, 'ctx> {
             UnaryOp::Not => self.b.build_not(i, "")?.into(),
             UnaryOp::Abs => {
                 let neg = self.b.build_int_neg(i, "")?;
-                let is_neg = self.b.build_int_compare(IntPredicate::SLT, i, i.get_type().const_zero(), "")?;
+                let is_neg = self.b.build_int_compare(
+                    IntPredicate::SLT,
+                    i,
+                    i.get_type().const_zero(),
+                    "",
+                )?;
                 self.b.build_select(is_neg, neg, i, "")?
             }
             _ => return Err(internal(format!("{op} of an integer"))),
@@ -79,8 +100,12 @@ impl<'ctx> Cg<'_, 'ctx> {
                 BinaryOp::Mul => self.b.build_float_mul(x, y, "")?,
                 BinaryOp::Div => self.b.build_float_div(x, y, "")?,
                 BinaryOp::Rem => self.b.build_float_rem(x, y, "")?,
-                BinaryOp::Min => self.overloaded("llvm.minnum", &[x.into(), y.into()]).into_float_value(),
-                BinaryOp::Max => self.overloaded("llvm.maxnum", &[x.into(), y.into()]).into_float_value(),
+                BinaryOp::Min => self
+                    .overloaded("llvm.minnum", &[x.into(), y.into()])
+                    .into_float_value(),
+                BinaryOp::Max => self
+                    .overloaded("llvm.maxnum", &[x.into(), y.into()])
+                    .into_float_value(),
                 BinaryOp::And | BinaryOp::Or => return Err(internal(format!("{op} of floats"))),
             };
             return self.narrow(dtype, r);
@@ -94,15 +119,25 @@ impl<'ctx> Cg<'_, 'ctx> {
             BinaryOp::Rem => self.b.build_int_signed_rem(x, y, "")?,
             BinaryOp::Min if dtype.is_bool() => self.b.build_and(x, y, "")?,
             BinaryOp::Max if dtype.is_bool() => self.b.build_or(x, y, "")?,
-            BinaryOp::Min => self.overloaded("llvm.smin", &[x.into(), y.into()]).into_int_value(),
-            BinaryOp::Max => self.overloaded("llvm.smax", &[x.into(), y.into()]).into_int_value(),
+            BinaryOp::Min => self
+                .overloaded("llvm.smin", &[x.into(), y.into()])
+                .into_int_value(),
+            BinaryOp::Max => self
+                .overloaded("llvm.smax", &[x.into(), y.into()])
+                .into_int_value(),
             BinaryOp::And => self.b.build_and(x, y, "")?,
             BinaryOp::Or => self.b.build_or(x, y, "")?,
         };
         Ok(r.into())
     }
 
-    pub fn cmp_reg(&self, op: CmpOp, dtype: DType, a: BasicValueEnum<'ctx>, b: BasicValueEnum<'ctx>) -> Result<BasicValueEnum<'ctx>, CodegenError> {
+    pub fn cmp_reg(
+        &self,
+        op: CmpOp,
+        dtype: DType,
+        a: BasicValueEnum<'ctx>,
+        b: BasicValueEnum<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>, CodegenError> {
         if dtype.is_float() {
             let (x, y) = (self.widen(dtype, a)?, self.widen(dtype, b)?);
             let pred = match op {
@@ -135,7 +170,12 @@ impl<'ctx> Cg<'_, 'ctx> {
             .into())
     }
 
-    pub fn cast_reg(&self, from: DType, to: DType, x: BasicValueEnum<'ctx>) -> Result<BasicValueEnum<'ctx>, CodegenError> {
+    pub fn cast_reg(
+        &self,
+        from: DType,
+        to: DType,
+        x: BasicValueEnum<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>, CodegenError> {
         if from == to {
             return Ok(x);
         }
@@ -144,7 +184,12 @@ impl<'ctx> Cg<'_, 'ctx> {
             (f, DType::I1) if f.is_float() => {
                 let w = self.widen(f, x)?;
                 self.b
-                    .build_float_compare(FloatPredicate::UNE, w, self.ctx.f32_type().const_zero(), "")?
+                    .build_float_compare(
+                        FloatPredicate::UNE,
+                        w,
+                        self.ctx.f32_type().const_zero(),
+                        "",
+                    )?
                     .into()
             }
             (_, DType::I1) => {
@@ -153,22 +198,37 @@ impl<'ctx> Cg<'_, 'ctx> {
                     .build_int_compare(IntPredicate::NE, i, i.get_type().const_zero(), "")?
                     .into()
             }
-            (DType::I1, t) if t.is_int() => self.b.build_int_z_extend(x.into_int_value(), to_ty.into_int_type(), "")?.into(),
+            (DType::I1, t) if t.is_int() => self
+                .b
+                .build_int_z_extend(x.into_int_value(), to_ty.into_int_type(), "")?
+                .into(),
             (DType::I1, t) => {
-                let f = self.b.build_unsigned_int_to_float(x.into_int_value(), self.ctx.f32_type(), "")?;
+                let f = self.b.build_unsigned_int_to_float(
+                    x.into_int_value(),
+                    self.ctx.f32_type(),
+                    "",
+                )?;
                 self.narrow(t, f)?
             }
             (f, t) if f.is_int() && t.is_int() => {
                 let i = x.into_int_value();
                 if f.size_bytes() < t.size_bytes() {
-                    self.b.build_int_s_extend(i, to_ty.into_int_type(), "")?.into()
+                    self.b
+                        .build_int_s_extend(i, to_ty.into_int_type(), "")?
+                        .into()
                 } else {
-                    self.b.build_int_truncate(i, to_ty.into_int_type(), "")?.into()
+                    self.b
+                        .build_int_truncate(i, to_ty.into_int_type(), "")?
+                        .into()
                 }
             }
             // bf16 goes through f32: sm_80 has no direct integer to bf16 conversion.
             (f, DType::BF16) if f.is_int() => {
-                let w = self.b.build_signed_int_to_float(x.into_int_value(), self.ctx.f32_type(), "")?;
+                let w = self.b.build_signed_int_to_float(
+                    x.into_int_value(),
+                    self.ctx.f32_type(),
+                    "",
+                )?;
                 self.narrow(DType::BF16, w)?
             }
             (f, _) if f.is_int() => self
@@ -179,7 +239,8 @@ impl<'ctx> Cg<'_, 'ctx> {
                 let w = self.widen(f, x)?;
                 let name = format!("llvm.fptosi.sat.i{}.f32", t.size_bytes() * 8);
                 let func = self.intrinsic(&name, Some(to_ty), &[self.ctx.f32_type().into()]);
-                self.call(func, &[w.into()]).expect("fptosi.sat returns a value")
+                self.call(func, &[w.into()])
+                    .expect("fptosi.sat returns a value")
             }
             (f, t) => {
                 let w = self.widen(f, x)?;

@@ -4,7 +4,8 @@
 //! Registers are estimated from the tiles live at each point of the kernel (in program
 //! order, a value live from its definition to its last use, and through the end of any loop
 //! that uses it): a distributed tile costs its registers per thread times its element size
-//! in 32-bit words, plus a fixed allowance for addresses and indices. The estimate is rough
+//! in 32-bit words (nothing for splats, iotas and broadcasts, whose registers copy others),
+//! plus a fixed allowance for addresses and indices. The estimate is rough
 //! (LLVM and ptxas may do better or worse) and only meant to catch hopeless configurations
 //! with a message that names the tile and the consts to change, instead of a ptxas spill
 //! warning or failure. Shared memory comes from the shared-memory plan, exactly.
@@ -25,7 +26,11 @@ pub const MAX_REGISTERS: u32 = 255;
 pub const REGISTER_ALLOWANCE: u32 = 24;
 
 /// Checks `kernel` against the target's budgets.
-pub fn check(kernel: &Kernel, options: &CodegenOptions, plan: &SharedPlan) -> Result<(), CodegenError> {
+pub fn check(
+    kernel: &Kernel,
+    options: &CodegenOptions,
+    plan: &SharedPlan,
+) -> Result<(), CodegenError> {
     let mut diags = Vec::new();
     if let Some(d) = check_registers(kernel, options.num_warps) {
         diags.push(d);
@@ -50,7 +55,9 @@ pub fn check(kernel: &Kernel, options: &CodegenOptions, plan: &SharedPlan) -> Re
                 Span::default(),
                 "",
             )
-            .with_note(format!("shared memory stages dot operands and layout conversions{what}"))
+            .with_note(format!(
+                "shared memory stages dot operands and layout conversions{what}"
+            ))
             .with_help(format!("lower {}", const_hint(kernel, &[]))),
         );
     }
@@ -67,8 +74,15 @@ pub fn tile_registers(t: &TileType, num_warps: u32) -> u32 {
     if layout.is_shared() {
         return 0;
     }
-    let Ok(map) = ThreadMap::new(layout, &t.shape, num_warps) else { return 0 };
-    let n = map.regs.len() as u32;
+    let Ok(map) = ThreadMap::new(layout, &t.shape, num_warps) else {
+        return 0;
+    };
+    let mut n = map.regs.len() as u32;
+    // Dot operands are loaded one k-step (16 along k) at a time.
+    if let crate::ir::layout::Layout::DotOperand { op_idx, .. } = layout {
+        let k = if *op_idx == 0 { t.shape[1] } else { t.shape[0] };
+        n /= (k / 16).max(1);
+    }
     match t.dtype {
         DType::I64 => 2 * n,
         DType::I32 | DType::F32 => n,
@@ -77,11 +91,29 @@ pub fn tile_registers(t: &TileType, num_warps: u32) -> u32 {
     }
 }
 
+/// Whether `v`'s registers are copies of registers counted elsewhere (a splat of a scalar,
+/// an iota of the thread's own coordinates, a broadcast or expand_dims of another tile).
+fn is_alias(kernel: &Kernel, v: Value) -> bool {
+    match kernel.values[v].def {
+        ValueDef::Result(inst, _) => matches!(
+            kernel.insts[inst],
+            InstData::Splat { .. }
+                | InstData::Iota { .. }
+                | InstData::Broadcast { .. }
+                | InstData::ExpandDims { .. }
+        ),
+        ValueDef::Param(..) => false,
+    }
+}
+
 /// Positions in program order and the loops enclosing each instruction.
 struct Linear {
     pos: HashMap<Inst, usize>,
     /// For each `for` instruction, the last position inside it.
     loop_end: HashMap<Inst, usize>,
+    /// For each instruction with child blocks, the last position inside it (its results
+    /// exist from there on).
+    inst_end: HashMap<Inst, usize>,
     len: usize,
 }
 
@@ -96,11 +128,15 @@ fn linearize(kernel: &Kernel) -> Linear {
             if matches!(kernel.insts[inst], InstData::For { .. }) {
                 lin.loop_end.insert(inst, lin.len - 1);
             }
+            if !kernel.insts[inst].child_blocks().is_empty() {
+                lin.inst_end.insert(inst, lin.len - 1);
+            }
         }
     }
     let mut lin = Linear {
         pos: HashMap::new(),
         loop_end: HashMap::new(),
+        inst_end: HashMap::new(),
         len: 0,
     };
     walk(kernel, kernel.entry, &mut lin);
@@ -120,12 +156,16 @@ fn check_registers(kernel: &Kernel, num_warps: u32) -> Option<Diagnostic> {
     // Live range of each tile: [def, last use], stretched over loops that use it.
     let mut ranges: HashMap<Value, (usize, usize)> = HashMap::new();
     for (&inst, &p) in &lin.pos {
+        let defined = lin.inst_end.get(&inst).copied().unwrap_or(p);
         for &r in kernel.inst_results(inst) {
-            ranges.entry(r).or_insert((p, p));
+            ranges.entry(r).or_insert((defined, defined));
         }
+        // Block parameters (a loop's induction variable and carried values) exist from the
+        // owning instruction on, until their last use (a carried value's last use is
+        // usually the yield).
         for child in kernel.insts[inst].child_blocks() {
             for &param in &kernel.blocks[child].params {
-                ranges.entry(param).or_insert((p, lin.loop_end.get(&inst).copied().unwrap_or(p)));
+                ranges.entry(param).or_insert((p, p));
             }
         }
     }
@@ -140,7 +180,9 @@ fn check_registers(kernel: &Kernel, num_warps: u32) -> Option<Diagnostic> {
                 if Some(b) == def {
                     break;
                 }
-                let Some(parent) = kernel.blocks[b].parent else { break };
+                let Some(parent) = kernel.blocks[b].parent else {
+                    break;
+                };
                 if let Some(&e) = lin.loop_end.get(&parent) {
                     end = end.max(e);
                 }
@@ -153,7 +195,12 @@ fn check_registers(kernel: &Kernel, num_warps: u32) -> Option<Diagnostic> {
     let mut live = vec![0u32; lin.len.max(1)];
     let mut biggest_at: Vec<Option<(u32, Value)>> = vec![None; lin.len.max(1)];
     for (&v, &(start, end)) in &ranges {
-        let Some(t) = kernel.value_type(v).as_tile() else { continue };
+        let Some(t) = kernel.value_type(v).as_tile() else {
+            continue;
+        };
+        if is_alias(kernel, v) {
+            continue;
+        }
         let regs = tile_registers(t, num_warps);
         for p in start..=end.min(lin.len.saturating_sub(1)) {
             live[p] += regs;
@@ -192,7 +239,7 @@ fn check_registers(kernel: &Kernel, num_warps: u32) -> Option<Diagnostic> {
             32 * num_warps,
             tile_registers(t, num_warps)
         ))
-        .with_help(format!("lower {} or raise num_warps (now {num_warps})", const_hint(kernel, &t.shape))),
+        .with_help(format!("lower {}, or raise num_warps (now {num_warps})", const_hint(kernel, &t.shape))),
     )
 }
 

@@ -39,12 +39,27 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     fn current_block(&self) -> BasicBlock<'ctx> {
-        self.b.get_insert_block().expect("the builder is positioned")
+        self.b
+            .get_insert_block()
+            .expect("the builder is positioned")
     }
 
-    pub fn lower_for(&mut self, [lower, upper, step]: [Value; 3], init: &[Value], body: Block, results: &[Value]) -> Result<(), CodegenError> {
-        let (lo, hi, st) = (self.int_scalar(lower)?, self.int_scalar(upper)?, self.int_scalar(step)?);
-        let inits: Vec<Lowered> = init.iter().map(|&v| self.get(v).cloned()).collect::<Result<_, _>>()?;
+    pub fn lower_for(
+        &mut self,
+        [lower, upper, step]: [Value; 3],
+        init: &[Value],
+        body: Block,
+        results: &[Value],
+    ) -> Result<(), CodegenError> {
+        let (lo, hi, st) = (
+            self.int_scalar(lower)?,
+            self.int_scalar(upper)?,
+            self.int_scalar(step)?,
+        );
+        let inits: Vec<Lowered> = init
+            .iter()
+            .map(|&v| self.get(v).cloned())
+            .collect::<Result<_, _>>()?;
         let pre = self.current_block();
         let header = self.ctx.append_basic_block(self.func, "for.header");
         let body_bb = self.ctx.append_basic_block(self.func, "for.body");
@@ -64,7 +79,9 @@ impl<'ctx> Cg<'_, 'ctx> {
             carried.push(phis);
         }
         let iv_val = iv.as_basic_value().into_int_value();
-        let go_on = self.b.build_int_compare(IntPredicate::SLT, iv_val, hi, "")?;
+        let go_on = self
+            .b
+            .build_int_compare(IntPredicate::SLT, iv_val, hi, "")?;
         self.b.build_conditional_branch(go_on, body_bb, exit)?;
 
         self.b.position_at_end(body_bb);
@@ -93,7 +110,13 @@ impl<'ctx> Cg<'_, 'ctx> {
         Ok(())
     }
 
-    pub fn lower_if(&mut self, cond: Value, then_block: Block, else_block: Block, results: &[Value]) -> Result<(), CodegenError> {
+    pub fn lower_if(
+        &mut self,
+        cond: Value,
+        then_block: Block,
+        else_block: Block,
+        results: &[Value],
+    ) -> Result<(), CodegenError> {
         let c = self.int_scalar(cond)?;
         let then_bb = self.ctx.append_basic_block(self.func, "if.then");
         let else_bb = self.ctx.append_basic_block(self.func, "if.else");
@@ -116,7 +139,10 @@ impl<'ctx> Cg<'_, 'ctx> {
             for ((p, x), y) in phis.iter().zip(&tr).zip(&er) {
                 p.add_incoming(&[(x, *then_end), (y, *else_end)]);
             }
-            self.set(r, unflatten(t, phis.iter().map(|p| p.as_basic_value()).collect()));
+            self.set(
+                r,
+                unflatten(t, phis.iter().map(|p| p.as_basic_value()).collect()),
+            );
         }
         Ok(())
     }

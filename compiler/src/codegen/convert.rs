@@ -8,9 +8,11 @@
 //!
 //! `convert_layout` into a shared layout stores the tile into its own buffer (barrier
 //! before, so earlier readers are done; barrier after); out of a shared layout it loads,
-//! with `ldmatrix` for dot operands when the layout allows (see `mma.rs`).
+//! except that dot operands `ldmatrix` can load stay in shared memory until `dot` loads them
+//! (see `mma.rs`).
 
 use super::index::IndexArith;
+use super::mma::{ldmatrix_plan, SharedOperand};
 use super::shared_layout;
 use super::thread_map::ThreadMap;
 use super::values::Lowered;
@@ -19,7 +21,12 @@ use crate::ir::layout::Layout;
 use crate::ir::{Inst, InstData, Kernel, Value};
 
 /// The operand coordinate a data-movement instruction reads for result coordinate `coord`.
-pub fn source_coord<A: IndexArith>(ia: &mut A, data: &InstData, src_shape: &[u32], coord: &[A::V]) -> Vec<A::V> {
+pub fn source_coord<A: IndexArith>(
+    ia: &mut A,
+    data: &InstData,
+    src_shape: &[u32],
+    coord: &[A::V],
+) -> Vec<A::V> {
     match data {
         InstData::Broadcast { .. } => coord
             .iter()
@@ -62,26 +69,42 @@ pub fn plan_move(kernel: &Kernel, inst: Inst, num_warps: u32) -> Result<MovePlan
 }
 
 fn tile(kernel: &Kernel, v: Value) -> Result<&crate::ir::TileType, String> {
-    kernel.value_type(v).as_tile().ok_or_else(|| format!("{v} is not a tile"))
+    kernel
+        .value_type(v)
+        .as_tile()
+        .ok_or_else(|| format!("{v} is not a tile"))
 }
 
 fn layout(t: &crate::ir::TileType) -> Result<&Layout, String> {
-    t.layout.as_ref().ok_or_else(|| "tile without a layout".to_string())
+    t.layout
+        .as_ref()
+        .ok_or_else(|| "tile without a layout".to_string())
 }
 
 impl<'ctx> Cg<'_, 'ctx> {
-    pub fn lower_move(&mut self, inst: Inst, arg: Value, result: Value) -> Result<(), CodegenError> {
+    pub fn lower_move(
+        &mut self,
+        inst: Inst,
+        arg: Value,
+        result: Value,
+    ) -> Result<(), CodegenError> {
         let kernel = self.kernel;
         let data = &kernel.insts[inst];
         let src = self.tile_type(arg)?;
         let dst = self.tile_type(result)?;
         let internal = |m: &str| CodegenError::Internal(format!("{}: {m}", data.opcode()));
         let (src_layout, dst_layout) = (
-            src.layout.as_ref().ok_or_else(|| internal("operand without layout"))?,
-            dst.layout.as_ref().ok_or_else(|| internal("result without layout"))?,
+            src.layout
+                .as_ref()
+                .ok_or_else(|| internal("operand without layout"))?,
+            dst.layout
+                .as_ref()
+                .ok_or_else(|| internal("result without layout"))?,
         );
         match (src_layout, dst_layout) {
-            (Layout::Shared(_), Layout::Shared(_)) => Err(internal("shared to shared is not supported")),
+            (Layout::Shared(_), Layout::Shared(_)) => {
+                Err(internal("shared to shared is not supported"))
+            }
             (_, Layout::Shared(sl)) => {
                 if !matches!(data, InstData::ConvertLayout { .. }) {
                     return Err(internal("only convert_layout moves into shared memory"));
@@ -93,9 +116,14 @@ impl<'ctx> Cg<'_, 'ctx> {
                 let max_vec = if sl.max_phase > 1 { sl.vec } else { u32::MAX };
                 let shape = dst.shape.clone();
                 self.barrier();
-                self.store_shared(&regs, &map, src.dtype, base, sl.order[0] as usize, max_vec, &|ia, c| {
-                    shared_layout::offset(ia, sl, &shape, c)
-                })?;
+                self.store_shared(
+                    &regs,
+                    &map,
+                    src.dtype,
+                    base,
+                    (sl.order[0] as usize, max_vec),
+                    &|ia, c| shared_layout::offset(ia, sl, &shape, c),
+                )?;
                 self.barrier();
                 self.set(result, Lowered::Shared { byte_offset: base });
                 Ok(())
@@ -108,8 +136,17 @@ impl<'ctx> Cg<'_, 'ctx> {
                     return Err(internal("only convert_layout moves out of shared memory"));
                 }
                 let map = self.map_of(result)?;
-                if let Some(regs) = self.try_ldmatrix(sl, &src.shape, byte_offset, src.dtype, dst_layout, &map)? {
-                    self.set(result, Lowered::Tile(regs));
+                if let Some(plan) = ldmatrix_plan(sl, &src.shape, src.dtype, dst_layout, &map) {
+                    // Loaded by `dot`, block by block (see `mma.rs`).
+                    let op = SharedOperand {
+                        shared: sl.clone(),
+                        shape: src.shape.clone(),
+                        byte_offset,
+                        dtype: src.dtype,
+                        plan,
+                        map,
+                    };
+                    self.set(result, Lowered::SharedOperand(Box::new(op)));
                     return Ok(());
                 }
                 let mut regs = Vec::with_capacity(map.regs.len());
@@ -137,13 +174,20 @@ impl<'ctx> Cg<'_, 'ctx> {
         }
     }
 
-    fn move_via_scratch(&mut self, data: &InstData, src_regs: &[inkwell::values::BasicValueEnum<'ctx>], arg: Value, result: Value) -> Result<Vec<inkwell::values::BasicValueEnum<'ctx>>, CodegenError> {
+    fn move_via_scratch(
+        &mut self,
+        data: &InstData,
+        src_regs: &[inkwell::values::BasicValueEnum<'ctx>],
+        arg: Value,
+        result: Value,
+    ) -> Result<Vec<inkwell::values::BasicValueEnum<'ctx>>, CodegenError> {
         let src = self.tile_type(arg)?;
         let src_map = self.map_of(arg)?;
         let dst_map = self.map_of(result)?;
         let base = self.plan.scratch_offset;
         let shape = src.shape.clone();
-        let linear = move |ia: &mut super::values::LlvmIndex<'_, 'ctx>, c: &[inkwell::values::IntValue<'ctx>]| {
+        let linear = move |ia: &mut super::values::LlvmIndex<'_, 'ctx>,
+                           c: &[inkwell::values::IntValue<'ctx>]| {
             let mut acc = ia.konst(0);
             for (d, &x) in c.iter().enumerate() {
                 acc = ia.mul(acc, shape[d]);
@@ -152,7 +196,14 @@ impl<'ctx> Cg<'_, 'ctx> {
             acc
         };
         self.barrier();
-        self.store_shared(src_regs, &src_map, src.dtype, base, src.rank() - 1, u32::MAX, &linear)?;
+        self.store_shared(
+            src_regs,
+            &src_map,
+            src.dtype,
+            base,
+            (src.rank() - 1, u32::MAX),
+            &linear,
+        )?;
         self.barrier();
         let mut regs = Vec::with_capacity(dst_map.regs.len());
         for c in self.coords(&dst_map) {

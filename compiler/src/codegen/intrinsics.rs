@@ -7,13 +7,20 @@
 
 use super::{Cg, CodegenError};
 use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, FunctionValue, IntValue};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValueEnum, FloatValue, FunctionValue, IntValue,
+};
 
 const POSITIONED: &str = "the builder is positioned inside the kernel";
 
 impl<'ctx> Cg<'_, 'ctx> {
     /// The declaration of intrinsic `name` with the given signature (declared on first use).
-    pub fn intrinsic(&self, name: &str, ret: Option<BasicTypeEnum<'ctx>>, params: &[BasicTypeEnum<'ctx>]) -> FunctionValue<'ctx> {
+    pub fn intrinsic(
+        &self,
+        name: &str,
+        ret: Option<BasicTypeEnum<'ctx>>,
+        params: &[BasicTypeEnum<'ctx>],
+    ) -> FunctionValue<'ctx> {
         if let Some(f) = self.module.get_function(name) {
             return f;
         }
@@ -26,15 +33,29 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     /// Calls `f`; its result, if it returns one.
-    pub fn call(&self, f: FunctionValue<'ctx>, args: &[BasicValueEnum<'ctx>]) -> Option<BasicValueEnum<'ctx>> {
+    pub fn call(
+        &self,
+        f: FunctionValue<'ctx>,
+        args: &[BasicValueEnum<'ctx>],
+    ) -> Option<BasicValueEnum<'ctx>> {
         let args: Vec<BasicMetadataValueEnum> = args.iter().map(|&a| a.into()).collect();
-        match self.b.build_call(f, &args, "").expect(POSITIONED).try_as_basic_value() {
+        match self
+            .b
+            .build_call(f, &args, "")
+            .expect(POSITIONED)
+            .try_as_basic_value()
+        {
             inkwell::values::ValueKind::Basic(v) => Some(v),
             inkwell::values::ValueKind::Instruction(_) => None,
         }
     }
 
-    fn call_value(&self, name: &str, ret: BasicTypeEnum<'ctx>, args: &[BasicValueEnum<'ctx>]) -> BasicValueEnum<'ctx> {
+    fn call_value(
+        &self,
+        name: &str,
+        ret: BasicTypeEnum<'ctx>,
+        args: &[BasicValueEnum<'ctx>],
+    ) -> BasicValueEnum<'ctx> {
         let params: Vec<BasicTypeEnum> = args.iter().map(|a| a.get_type()).collect();
         let f = self.intrinsic(name, Some(ret), &params);
         self.call(f, args).expect("value-returning intrinsic")
@@ -43,7 +64,8 @@ impl<'ctx> Cg<'_, 'ctx> {
     /// A special register such as `tid.x` or `ctaid.y` (`llvm.nvvm.read.ptx.sreg.*`).
     pub fn special_register(&self, name: &str) -> IntValue<'ctx> {
         let full = format!("llvm.nvvm.read.ptx.sreg.{name}");
-        self.call_value(&full, self.ctx.i32_type().into(), &[]).into_int_value()
+        self.call_value(&full, self.ctx.i32_type().into(), &[])
+            .into_int_value()
     }
 
     /// `bar.sync 0`: every thread of the program waits here.
@@ -61,19 +83,31 @@ impl<'ctx> Cg<'_, 'ctx> {
             i32t.const_int(lane_mask as u64, false).into(),
             i32t.const_int(31, false).into(),
         ];
-        self.call_value("llvm.nvvm.shfl.sync.bfly.i32", i32t.into(), &args).into_int_value()
+        self.call_value("llvm.nvvm.shfl.sync.bfly.i32", i32t.into(), &args)
+            .into_int_value()
     }
 
     /// A butterfly shuffle of any 32- or 64-bit register value.
-    pub fn shuffle_xor(&self, v: BasicValueEnum<'ctx>, lane_mask: u32) -> Result<BasicValueEnum<'ctx>, CodegenError> {
+    pub fn shuffle_xor(
+        &self,
+        v: BasicValueEnum<'ctx>,
+        lane_mask: u32,
+    ) -> Result<BasicValueEnum<'ctx>, CodegenError> {
         let i32t = self.ctx.i32_type();
         let bits = match v.get_type() {
             BasicTypeEnum::IntType(t) => t.get_bit_width(),
             BasicTypeEnum::FloatType(_) => 32,
-            _ => return Err(CodegenError::Internal("shuffle of a non-scalar register".into())),
+            _ => {
+                return Err(CodegenError::Internal(
+                    "shuffle of a non-scalar register".into(),
+                ))
+            }
         };
         if bits == 64 {
-            let v2 = self.b.build_bit_cast(v, i32t.vec_type(2), "")?.into_vector_value();
+            let v2 = self
+                .b
+                .build_bit_cast(v, i32t.vec_type(2), "")?
+                .into_vector_value();
             let mut out = v2;
             for i in 0..2 {
                 let idx = i32t.const_int(i, false);
@@ -84,7 +118,9 @@ impl<'ctx> Cg<'_, 'ctx> {
             return Ok(self.b.build_bit_cast(out, v.get_type(), "")?);
         }
         if bits != 32 {
-            return Err(CodegenError::Internal(format!("shuffle of a {bits}-bit register")));
+            return Err(CodegenError::Internal(format!(
+                "shuffle of a {bits}-bit register"
+            )));
         }
         let as_int = self.b.build_bit_cast(v, i32t, "")?.into_int_value();
         let moved = self.shuffle_xor_i32(as_int, lane_mask);
@@ -92,7 +128,8 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     fn f32_call(&self, name: &str, x: FloatValue<'ctx>) -> FloatValue<'ctx> {
-        self.call_value(name, self.ctx.f32_type().into(), &[x.into()]).into_float_value()
+        self.call_value(name, self.ctx.f32_type().into(), &[x.into()])
+            .into_float_value()
     }
 
     pub fn exp2(&self, x: FloatValue<'ctx>) -> FloatValue<'ctx> {
@@ -151,7 +188,10 @@ pub fn type_suffix(ty: BasicTypeEnum<'_>) -> String {
 }
 
 /// The type of a function returning `ret`.
-pub fn fn_type<'ctx>(ret: BasicTypeEnum<'ctx>, params: &[BasicMetadataTypeEnum<'ctx>]) -> inkwell::types::FunctionType<'ctx> {
+pub fn fn_type<'ctx>(
+    ret: BasicTypeEnum<'ctx>,
+    params: &[BasicMetadataTypeEnum<'ctx>],
+) -> inkwell::types::FunctionType<'ctx> {
     match ret {
         BasicTypeEnum::ArrayType(t) => t.fn_type(params, false),
         BasicTypeEnum::FloatType(t) => t.fn_type(params, false),

@@ -53,7 +53,10 @@ struct AccessShape {
 impl AccessShape {
     fn new(bytes: u32) -> AccessShape {
         match bytes {
-            1 | 2 => AccessShape { words: 1, word_bits: 16 },
+            1 | 2 => AccessShape {
+                words: 1,
+                word_bits: 16,
+            },
             b => AccessShape {
                 words: b / 4,
                 word_bits: 32,
@@ -88,7 +91,12 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     /// The tensor element indices and in-bounds predicate of an element of a slice.
-    fn slice_index(&self, t: &TensorArgs<'ctx>, dims: &[SliceDim], coord: &[IntValue<'ctx>]) -> Result<(Vec<IntValue<'ctx>>, IntValue<'ctx>), CodegenError> {
+    fn slice_index(
+        &self,
+        t: &TensorArgs<'ctx>,
+        dims: &[SliceDim],
+        coord: &[IntValue<'ctx>],
+    ) -> Result<(Vec<IntValue<'ctx>>, IntValue<'ctx>), CodegenError> {
         let mut idx = Vec::with_capacity(dims.len());
         let mut in_bounds = self.ctx.bool_type().const_int(1, false);
         let mut tile_dim = 0;
@@ -103,7 +111,9 @@ impl<'ctx> Cg<'_, 'ctx> {
                 }
             };
             // Unsigned compare: a negative index is out of bounds too.
-            let ok = self.b.build_int_compare(IntPredicate::ULT, i, t.sizes[k], "")?;
+            let ok = self
+                .b
+                .build_int_compare(IntPredicate::ULT, i, t.sizes[k], "")?;
             in_bounds = self.b.build_and(in_bounds, ok, "")?;
             idx.push(i);
         }
@@ -111,13 +121,18 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     /// The 64-bit global address of the element at `idx`.
-    fn element_address(&self, t: &TensorArgs<'ctx>, idx: &[IntValue<'ctx>], elem: BasicTypeEnum<'ctx>) -> Result<IntValue<'ctx>, CodegenError> {
+    fn element_address(
+        &self,
+        t: &TensorArgs<'ctx>,
+        idx: &[IntValue<'ctx>],
+        elem: BasicTypeEnum<'ctx>,
+    ) -> Result<IntValue<'ctx>, CodegenError> {
         let i64t = self.ctx.i64_type();
         let last = idx.len() - 1;
         let mut offset = self.b.build_int_s_extend(idx[last], i64t, "")?;
-        for k in 0..last {
-            let i = self.b.build_int_s_extend(idx[k], i64t, "")?;
-            let term = self.b.build_int_mul(i, t.strides[k], "")?;
+        for (&i, &stride) in idx[..last].iter().zip(&t.strides) {
+            let i = self.b.build_int_s_extend(i, i64t, "")?;
+            let term = self.b.build_int_mul(i, stride, "")?;
             offset = self.b.build_int_add(offset, term, "")?;
         }
         // SAFETY: the address is only dereferenced under the in-bounds predicate.
@@ -126,25 +141,41 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     /// Whether vectors of `v` elements are aligned for this access, at run time.
-    fn vector_aligned(&self, t: &TensorArgs<'ctx>, dims: &[SliceDim], v: u32, elem_bytes: u32) -> Result<IntValue<'ctx>, CodegenError> {
+    fn vector_aligned(
+        &self,
+        t: &TensorArgs<'ctx>,
+        dims: &[SliceDim],
+        v: u32,
+        elem_bytes: u32,
+    ) -> Result<IntValue<'ctx>, CodegenError> {
         let i64t = self.ctx.i64_type();
         let zero64 = i64t.const_zero();
         let ptr = self.b.build_ptr_to_int(t.ptr, i64t, "")?;
-        let misaligned = self.b.build_and(ptr, i64t.const_int((v * elem_bytes - 1) as u64, false), "")?;
+        let misaligned =
+            self.b
+                .build_and(ptr, i64t.const_int((v * elem_bytes - 1) as u64, false), "")?;
         let mut bits = misaligned;
         for s in &t.strides {
-            let m = self.b.build_and(*s, i64t.const_int((v - 1) as u64, false), "")?;
+            let m = self
+                .b
+                .build_and(*s, i64t.const_int((v - 1) as u64, false), "")?;
             bits = self.b.build_or(bits, m, "")?;
         }
         let last = dims.len() - 1;
-        let mut last32 = self.b.build_and(t.sizes[last], self.i32_const((v - 1) as u64), "")?;
+        let mut last32 = self
+            .b
+            .build_and(t.sizes[last], self.i32_const((v - 1) as u64), "")?;
         if let SliceDim::Range { start, .. } = dims[last] {
-            let s = self.b.build_and(self.int_scalar(start)?, self.i32_const((v - 1) as u64), "")?;
+            let s =
+                self.b
+                    .build_and(self.int_scalar(start)?, self.i32_const((v - 1) as u64), "")?;
             last32 = self.b.build_or(last32, s, "")?;
         }
         let last64 = self.b.build_int_z_extend(last32, i64t, "")?;
         bits = self.b.build_or(bits, last64, "")?;
-        Ok(self.b.build_int_compare(IntPredicate::EQ, bits, zero64, "aligned")?)
+        Ok(self
+            .b
+            .build_int_compare(IntPredicate::EQ, bits, zero64, "aligned")?)
     }
 
     /// The vector width for accesses of a tile with `map` to a slice with `dims`.
@@ -185,7 +216,13 @@ impl<'ctx> Cg<'_, 'ctx> {
         Ok(out)
     }
 
-    pub fn lower_load(&mut self, tensor: Value, dims: &[SliceDim], fill: ConstValue, result: Value) -> Result<(), CodegenError> {
+    pub fn lower_load(
+        &mut self,
+        tensor: Value,
+        dims: &[SliceDim],
+        fill: ConstValue,
+        result: Value,
+    ) -> Result<(), CodegenError> {
         let Lowered::Tensor(t) = self.get(tensor)?.clone() else {
             return Err(CodegenError::Internal("load from a non-tensor".into()));
         };
@@ -214,7 +251,15 @@ impl<'ctx> Cg<'_, 'ctx> {
         Ok(())
     }
 
-    fn load_tile(&mut self, t: &TensorArgs<'ctx>, dims: &[SliceDim], coords: &[Vec<IntValue<'ctx>>], dtype: DType, v: u32, fill: ConstValue) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+    fn load_tile(
+        &mut self,
+        t: &TensorArgs<'ctx>,
+        dims: &[SliceDim],
+        coords: &[Vec<IntValue<'ctx>>],
+        dtype: DType,
+        v: u32,
+        fill: ConstValue,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
         let mut regs = Vec::with_capacity(coords.len());
         for first in (0..coords.len()).step_by(v as usize) {
             let (idx, ok) = self.slice_index(t, dims, &coords[first])?;
@@ -224,7 +269,15 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     /// One predicated load of `v` consecutive elements starting at `idx`.
-    fn load_group(&self, t: &TensorArgs<'ctx>, idx: &[IntValue<'ctx>], pred: IntValue<'ctx>, dtype: DType, v: u32, fill: ConstValue) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+    fn load_group(
+        &self,
+        t: &TensorArgs<'ctx>,
+        idx: &[IntValue<'ctx>],
+        pred: IntValue<'ctx>,
+        dtype: DType,
+        v: u32,
+        fill: ConstValue,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
         let mem = memory_type(self, dtype);
         let addr = self.element_address(t, idx, mem)?;
         let elem_bytes = dtype.size_bytes();
@@ -232,24 +285,38 @@ impl<'ctx> Cg<'_, 'ctx> {
         let shape = AccessShape::new(bytes);
         // The fill value, replicated over the vector, as little-endian words.
         let elem_fill = fill_bits(dtype, fill).to_le_bytes();
-        let fill_bytes: Vec<u8> = (0..v).flat_map(|_| elem_fill[..elem_bytes as usize].to_vec()).collect();
+        let fill_bytes: Vec<u8> = (0..v)
+            .flat_map(|_| elem_fill[..elem_bytes as usize].to_vec())
+            .collect();
         let word_bytes = (shape.word_bits / 8) as usize;
         let word_fill = |i: usize| {
-            (0..word_bytes).fold(0u64, |acc, b| acc | (*fill_bytes.get(i * word_bytes + b).unwrap_or(&0) as u64) << (8 * b))
+            (0..word_bytes).fold(0u64, |acc, b| {
+                acc | (*fill_bytes.get(i * word_bytes + b).unwrap_or(&0) as u64) << (8 * b)
+            })
         };
         let outs: Vec<String> = (0..shape.words).map(|i| format!("${i}")).collect();
         let mut asm = String::new();
         for (i, o) in outs.iter().enumerate() {
-            asm.push_str(&format!("mov.b{} {o}, {:#x};\n", shape.word_bits, word_fill(i)));
+            asm.push_str(&format!(
+                "mov.b{} {o}, {:#x};\n",
+                shape.word_bits,
+                word_fill(i)
+            ));
         }
-        let dst = if shape.words > 1 { format!("{{{}}}", outs.join(", ")) } else { outs[0].clone() };
+        let dst = if shape.words > 1 {
+            format!("{{{}}}", outs.join(", "))
+        } else {
+            outs[0].clone()
+        };
         asm.push_str(&format!(
             "@${} ld.global.{} {dst}, [${}];",
             shape.words,
             shape.ptx_op(bytes),
             shape.words + 1
         ));
-        let mut constraints: Vec<String> = (0..shape.words).map(|_| format!("={}", shape.constraint())).collect();
+        let mut constraints: Vec<String> = (0..shape.words)
+            .map(|_| format!("={}", shape.constraint()))
+            .collect();
         constraints.push("b".into());
         constraints.push("l".into());
         let word_ty = int_type(self.ctx, shape.word_bits);
@@ -259,18 +326,30 @@ impl<'ctx> Cg<'_, 'ctx> {
         } else {
             word_ty.into()
         };
-        let fn_ty = super::intrinsics::fn_type(ret, &[self.ctx.bool_type().into(), self.ctx.i64_type().into()]);
-        let asm_fn = self.ctx.create_inline_asm(fn_ty, asm, constraints.join(","), true, false, None, false);
+        let fn_ty = super::intrinsics::fn_type(
+            ret,
+            &[self.ctx.bool_type().into(), self.ctx.i64_type().into()],
+        );
+        let asm_fn =
+            self.ctx
+                .create_inline_asm(fn_ty, asm, constraints.join(","), true, false, None, false);
         let call = self
             .b
             .build_indirect_call(fn_ty, asm_fn, &[pred.into(), addr.into()], "")?
             .try_as_basic_value();
         let inkwell::values::ValueKind::Basic(result) = call else {
-            return Err(CodegenError::Internal("inline load returned nothing".into()));
+            return Err(CodegenError::Internal(
+                "inline load returned nothing".into(),
+            ));
         };
         let words: Vec<IntValue> = if shape.words > 1 {
             (0..shape.words)
-                .map(|i| Ok(self.b.build_extract_value(result.into_struct_value(), i, "")?.into_int_value()))
+                .map(|i| {
+                    Ok(self
+                        .b
+                        .build_extract_value(result.into_struct_value(), i, "")?
+                        .into_int_value())
+                })
                 .collect::<Result<_, CodegenError>>()?
         } else {
             vec![result.into_int_value()]
@@ -279,36 +358,54 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     /// Splits loaded words into `v` elements of `dtype`.
-    fn unpack(&self, words: &[IntValue<'ctx>], dtype: DType, v: u32) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+    fn unpack(
+        &self,
+        words: &[IntValue<'ctx>],
+        dtype: DType,
+        v: u32,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
         let mem = memory_type(self, dtype);
         let elem_bits = dtype.size_bytes() * 8;
-        let elems: Vec<BasicValueEnum> = if words.len() == 1 && words[0].get_type().get_bit_width() >= elem_bits && v == 1 {
-            let w = words[0];
-            let bits = int_type(self.ctx, elem_bits);
-            let narrow = if w.get_type().get_bit_width() > elem_bits {
-                self.b.build_int_truncate(w, bits, "")?
+        let elems: Vec<BasicValueEnum> =
+            if words.len() == 1 && words[0].get_type().get_bit_width() >= elem_bits && v == 1 {
+                let w = words[0];
+                let bits = int_type(self.ctx, elem_bits);
+                let narrow = if w.get_type().get_bit_width() > elem_bits {
+                    self.b.build_int_truncate(w, bits, "")?
+                } else {
+                    w
+                };
+                vec![self.b.build_bit_cast(narrow, mem, "")?]
             } else {
-                w
+                let word_ty = words[0].get_type();
+                let mut packed = word_ty.vec_type(words.len() as u32).get_undef();
+                for (i, w) in words.iter().enumerate() {
+                    packed =
+                        self.b
+                            .build_insert_element(packed, *w, self.i32_const(i as u64), "")?;
+                }
+                let vec_ty = mem_vec_type(mem, v);
+                let as_elems = self
+                    .b
+                    .build_bit_cast(packed, vec_ty, "")?
+                    .into_vector_value();
+                (0..v)
+                    .map(|i| {
+                        Ok(self
+                            .b
+                            .build_extract_element(as_elems, self.i32_const(i as u64), "")?)
+                    })
+                    .collect::<Result<_, CodegenError>>()?
             };
-            vec![self.b.build_bit_cast(narrow, mem, "")?]
-        } else {
-            let word_ty = words[0].get_type();
-            let mut packed = word_ty.vec_type(words.len() as u32).get_undef();
-            for (i, w) in words.iter().enumerate() {
-                packed = self.b.build_insert_element(packed, *w, self.i32_const(i as u64), "")?;
-            }
-            let vec_ty = mem_vec_type(mem, v);
-            let as_elems = self.b.build_bit_cast(packed, vec_ty, "")?.into_vector_value();
-            (0..v)
-                .map(|i| Ok(self.b.build_extract_element(as_elems, self.i32_const(i as u64), "")?))
-                .collect::<Result<_, CodegenError>>()?
-        };
         elems
             .into_iter()
             .map(|e| {
                 if dtype == DType::I1 {
                     let i = e.into_int_value();
-                    Ok(self.b.build_int_compare(IntPredicate::NE, i, i.get_type().const_zero(), "")?.into())
+                    Ok(self
+                        .b
+                        .build_int_compare(IntPredicate::NE, i, i.get_type().const_zero(), "")?
+                        .into())
                 } else {
                     Ok(e)
                 }
@@ -317,13 +414,21 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     /// Packs `elems` (registers of `dtype`) into words of `word_bits` for a store.
-    fn pack(&self, elems: &[BasicValueEnum<'ctx>], dtype: DType, word_bits: u32) -> Result<Vec<IntValue<'ctx>>, CodegenError> {
+    fn pack(
+        &self,
+        elems: &[BasicValueEnum<'ctx>],
+        dtype: DType,
+        word_bits: u32,
+    ) -> Result<Vec<IntValue<'ctx>>, CodegenError> {
         let mem = memory_type(self, dtype);
         let elems: Vec<BasicValueEnum> = elems
             .iter()
             .map(|&e| {
                 if dtype == DType::I1 {
-                    Ok(self.b.build_int_z_extend(e.into_int_value(), self.ctx.i8_type(), "")?.into())
+                    Ok(self
+                        .b
+                        .build_int_z_extend(e.into_int_value(), self.ctx.i8_type(), "")?
+                        .into())
                 } else {
                     Ok(e)
                 }
@@ -337,18 +442,35 @@ impl<'ctx> Cg<'_, 'ctx> {
             let x = self.b.build_bit_cast(elems[0], bits, "")?.into_int_value();
             return Ok(vec![self.b.build_int_z_extend(x, word_ty, "")?]);
         }
-        let mut vecv = mem_vec_type(mem, elems.len() as u32).into_vector_type().get_undef();
+        let mut vecv = mem_vec_type(mem, elems.len() as u32)
+            .into_vector_type()
+            .get_undef();
         for (i, e) in elems.iter().enumerate() {
-            vecv = self.b.build_insert_element(vecv, *e, self.i32_const(i as u64), "")?;
+            vecv = self
+                .b
+                .build_insert_element(vecv, *e, self.i32_const(i as u64), "")?;
         }
         let n = total_bits / word_bits;
-        let words = self.b.build_bit_cast(vecv, word_ty.vec_type(n), "")?.into_vector_value();
+        let words = self
+            .b
+            .build_bit_cast(vecv, word_ty.vec_type(n), "")?
+            .into_vector_value();
         (0..n)
-            .map(|i| Ok(self.b.build_extract_element(words, self.i32_const(i as u64), "")?.into_int_value()))
+            .map(|i| {
+                Ok(self
+                    .b
+                    .build_extract_element(words, self.i32_const(i as u64), "")?
+                    .into_int_value())
+            })
             .collect()
     }
 
-    pub fn lower_store(&mut self, tensor: Value, dims: &[SliceDim], value: Value) -> Result<(), CodegenError> {
+    pub fn lower_store(
+        &mut self,
+        tensor: Value,
+        dims: &[SliceDim],
+        value: Value,
+    ) -> Result<(), CodegenError> {
         let Lowered::Tensor(t) = self.get(tensor)?.clone() else {
             return Err(CodegenError::Internal("store to a non-tensor".into()));
         };
@@ -368,8 +490,14 @@ impl<'ctx> Cg<'_, 'ctx> {
             let (r1, r2) = (regs.clone(), regs);
             self.branch_merge(
                 aligned,
-                &mut |cg| cg.store_tile(&t, dims, &coords, dtype, v, &r1).map(|_| Vec::new()),
-                &mut |cg| cg.store_tile(&t2, dims, &coords, dtype, 1, &r2).map(|_| Vec::new()),
+                &mut |cg| {
+                    cg.store_tile(&t, dims, &coords, dtype, v, &r1)
+                        .map(|_| Vec::new())
+                },
+                &mut |cg| {
+                    cg.store_tile(&t2, dims, &coords, dtype, 1, &r2)
+                        .map(|_| Vec::new())
+                },
             )?;
             Ok(())
         } else {
@@ -377,7 +505,15 @@ impl<'ctx> Cg<'_, 'ctx> {
         }
     }
 
-    fn store_tile(&mut self, t: &TensorArgs<'ctx>, dims: &[SliceDim], coords: &[Vec<IntValue<'ctx>>], dtype: DType, v: u32, regs: &[BasicValueEnum<'ctx>]) -> Result<(), CodegenError> {
+    fn store_tile(
+        &mut self,
+        t: &TensorArgs<'ctx>,
+        dims: &[SliceDim],
+        coords: &[Vec<IntValue<'ctx>>],
+        dtype: DType,
+        v: u32,
+        regs: &[BasicValueEnum<'ctx>],
+    ) -> Result<(), CodegenError> {
         for first in (0..coords.len()).step_by(v as usize) {
             let (idx, ok) = self.slice_index(t, dims, &coords[first])?;
             self.store_group(t, &idx, ok, dtype, &regs[first..first + v as usize])?;
@@ -386,35 +522,68 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     /// One predicated store of consecutive elements starting at `idx`.
-    fn store_group(&self, t: &TensorArgs<'ctx>, idx: &[IntValue<'ctx>], pred: IntValue<'ctx>, dtype: DType, elems: &[BasicValueEnum<'ctx>]) -> Result<(), CodegenError> {
+    fn store_group(
+        &self,
+        t: &TensorArgs<'ctx>,
+        idx: &[IntValue<'ctx>],
+        pred: IntValue<'ctx>,
+        dtype: DType,
+        elems: &[BasicValueEnum<'ctx>],
+    ) -> Result<(), CodegenError> {
         let mem = memory_type(self, dtype);
         let addr = self.element_address(t, idx, mem)?;
         let bytes = elems.len() as u32 * dtype.size_bytes();
         let shape = AccessShape::new(bytes);
         let words = self.pack(elems, dtype, shape.word_bits)?;
         let srcs: Vec<String> = (0..shape.words).map(|i| format!("${}", i + 2)).collect();
-        let src = if shape.words > 1 { format!("{{{}}}", srcs.join(", ")) } else { srcs[0].clone() };
+        let src = if shape.words > 1 {
+            format!("{{{}}}", srcs.join(", "))
+        } else {
+            srcs[0].clone()
+        };
         let asm = format!("@$0 st.global.{} [$1], {src};", shape.ptx_op(bytes));
         let mut constraints = vec!["b".to_string(), "l".to_string()];
         constraints.extend((0..shape.words).map(|_| shape.constraint().to_string()));
-        let mut params: Vec<inkwell::types::BasicMetadataTypeEnum> = vec![self.ctx.bool_type().into(), self.ctx.i64_type().into()];
-        params.extend(words.iter().map(|w| inkwell::types::BasicMetadataTypeEnum::from(w.get_type())));
+        let mut params: Vec<inkwell::types::BasicMetadataTypeEnum> =
+            vec![self.ctx.bool_type().into(), self.ctx.i64_type().into()];
+        params.extend(
+            words
+                .iter()
+                .map(|w| inkwell::types::BasicMetadataTypeEnum::from(w.get_type())),
+        );
         let fn_ty = self.ctx.void_type().fn_type(&params, false);
-        let asm_fn = self.ctx.create_inline_asm(fn_ty, asm, constraints.join(","), true, false, None, false);
+        let asm_fn =
+            self.ctx
+                .create_inline_asm(fn_ty, asm, constraints.join(","), true, false, None, false);
         let mut args: Vec<inkwell::values::BasicMetadataValueEnum> = vec![pred.into(), addr.into()];
-        args.extend(words.iter().map(|&w| inkwell::values::BasicMetadataValueEnum::from(w)));
+        args.extend(
+            words
+                .iter()
+                .map(|&w| inkwell::values::BasicMetadataValueEnum::from(w)),
+        );
         self.b.build_indirect_call(fn_ty, asm_fn, &args, "")?;
         Ok(())
     }
 
     /// A pointer into shared memory, `byte_offset` bytes from the start of `smem`.
-    pub fn shared_ptr(&self, byte_offset: IntValue<'ctx>) -> Result<PointerValue<'ctx>, CodegenError> {
+    pub fn shared_ptr(
+        &self,
+        byte_offset: IntValue<'ctx>,
+    ) -> Result<PointerValue<'ctx>, CodegenError> {
         // SAFETY: offsets stay inside the shared memory the plan reserved.
-        Ok(unsafe { self.b.build_gep(self.ctx.i8_type(), self.smem, &[byte_offset], "")? })
+        Ok(unsafe {
+            self.b
+                .build_gep(self.ctx.i8_type(), self.smem, &[byte_offset], "")?
+        })
     }
 
     /// The pointer to element `elem` of a shared buffer starting at `base` bytes.
-    pub fn shared_elem_ptr(&self, base: u32, elem: IntValue<'ctx>, dtype: DType) -> Result<PointerValue<'ctx>, CodegenError> {
+    pub fn shared_elem_ptr(
+        &self,
+        base: u32,
+        elem: IntValue<'ctx>,
+        dtype: DType,
+    ) -> Result<PointerValue<'ctx>, CodegenError> {
         let mut ia = self.index();
         let bytes = ia.mul(elem, dtype.size_bytes());
         let off = ia.add_const(bytes, base);
@@ -423,18 +592,18 @@ impl<'ctx> Cg<'_, 'ctx> {
 
     /// Stores a distributed tile into shared memory: register `r` goes to element
     /// `offset(coords(r))` of the buffer at `base` bytes. Groups of registers contiguous
-    /// along `fast_dim` (at most `max_vec` elements) become vector stores.
+    /// along dim `vectorize.0` (at most `vectorize.1` elements) become vector stores.
     pub fn store_shared(
         &self,
         regs: &[BasicValueEnum<'ctx>],
         map: &ThreadMap,
         dtype: DType,
         base: u32,
-        fast_dim: usize,
-        max_vec: u32,
+        vectorize: (usize, u32),
         offset: &dyn Fn(&mut LlvmIndex<'_, 'ctx>, &[IntValue<'ctx>]) -> IntValue<'ctx>,
     ) -> Result<(), CodegenError> {
         let coords = self.coords(map);
+        let (fast_dim, max_vec) = vectorize;
         let v = map.vector_width(fast_dim, max_vec.min(16 / dtype.size_bytes()).max(1));
         let mem = memory_type(self, dtype);
         for first in (0..regs.len()).step_by(v as usize) {
@@ -445,7 +614,10 @@ impl<'ctx> Cg<'_, 'ctx> {
                 .iter()
                 .map(|&e| {
                     if dtype == DType::I1 {
-                        Ok(self.b.build_int_z_extend(e.into_int_value(), self.ctx.i8_type(), "")?.into())
+                        Ok(self
+                            .b
+                            .build_int_z_extend(e.into_int_value(), self.ctx.i8_type(), "")?
+                            .into())
                     } else {
                         Ok(e)
                     }
@@ -456,7 +628,9 @@ impl<'ctx> Cg<'_, 'ctx> {
             } else {
                 let mut vecv = mem_vec_type(mem, v).into_vector_type().get_undef();
                 for (i, e) in group.iter().enumerate() {
-                    vecv = self.b.build_insert_element(vecv, *e, self.i32_const(i as u64), "")?;
+                    vecv = self
+                        .b
+                        .build_insert_element(vecv, *e, self.i32_const(i as u64), "")?;
                 }
                 self.b.build_store(ptr, vecv)?
             };
@@ -468,13 +642,21 @@ impl<'ctx> Cg<'_, 'ctx> {
     }
 
     /// Loads one element of `dtype` from element `elem` of the shared buffer at `base`.
-    pub fn load_shared(&self, base: u32, elem: IntValue<'ctx>, dtype: DType) -> Result<BasicValueEnum<'ctx>, CodegenError> {
+    pub fn load_shared(
+        &self,
+        base: u32,
+        elem: IntValue<'ctx>,
+        dtype: DType,
+    ) -> Result<BasicValueEnum<'ctx>, CodegenError> {
         let ptr = self.shared_elem_ptr(base, elem, dtype)?;
         let mem = memory_type(self, dtype);
         let x = self.b.build_load(mem, ptr, "")?;
         if dtype == DType::I1 {
             let i = x.into_int_value();
-            return Ok(self.b.build_int_compare(IntPredicate::NE, i, i.get_type().const_zero(), "")?.into());
+            return Ok(self
+                .b
+                .build_int_compare(IntPredicate::NE, i, i.get_type().const_zero(), "")?
+                .into());
         }
         Ok(x)
     }

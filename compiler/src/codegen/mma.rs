@@ -5,6 +5,9 @@
 //! 16x16 A block 8 halves `a0..a7`, per 16x8 B block 4 halves `b0..b3`, per 16x8 accumulator
 //! block 4 floats; packed two halves per 32-bit register for the instruction.
 //!
+//! Operands stay in shared memory until `dot` runs: it loads, per k-step, the B blocks, then
+//! per m-block the A block, and issues the mma.sync of that k-step ([`SharedOperand`]).
+//!
 //! `ldmatrix.x4` loads the 4 8x8 matrices of an A block (`.x2`: the 2 of a B block). Lane
 //! `l` hands over the address of row `l % 8` of matrix `l / 8`; matrix `j` is where the
 //! block's registers `2j, 2j+1` live. A matrix row is 8 elements contiguous in shared memory
@@ -15,6 +18,7 @@
 use super::index::IndexArith;
 use super::shared_layout;
 use super::thread_map::ThreadMap;
+use super::values::Lowered;
 use super::{Cg, CodegenError};
 use crate::ir::layout::{Layout, SharedLayout};
 use crate::ir::{DType, Value};
@@ -37,9 +41,19 @@ pub struct LdmatrixPlan {
 
 /// Whether (and how) a tile with shared layout `sl` and shape `shape` is loaded into the
 /// dot-operand map `map` by `ldmatrix`.
-pub fn ldmatrix_plan(sl: &SharedLayout, shape: &[u32], dtype: DType, layout: &Layout, map: &ThreadMap) -> Option<LdmatrixPlan> {
-    let Layout::DotOperand { op_idx, parent, .. } = layout else { return None };
-    let Layout::Mma(m) = parent.as_ref() else { return None };
+pub fn ldmatrix_plan(
+    sl: &SharedLayout,
+    shape: &[u32],
+    dtype: DType,
+    layout: &Layout,
+    map: &ThreadMap,
+) -> Option<LdmatrixPlan> {
+    let Layout::DotOperand { op_idx, parent, .. } = layout else {
+        return None;
+    };
+    let Layout::Mma(m) = parent.as_ref() else {
+        return None;
+    };
     if dtype.size_bytes() != 2 || shape.len() != 2 || shared_layout::check(sl, shape).is_err() {
         return None;
     }
@@ -93,12 +107,20 @@ pub fn ldmatrix_plan(sl: &SharedLayout, shape: &[u32], dtype: DType, layout: &La
 
 /// The coordinate of the matrix row whose address thread `tid` hands to the `ldmatrix` of
 /// block `block`.
-pub fn ldmatrix_row<A: IndexArith>(ia: &mut A, plan: &LdmatrixPlan, map: &ThreadMap, tid: A::V, block: usize) -> Vec<A::V> {
+pub fn ldmatrix_row<A: IndexArith>(
+    ia: &mut A,
+    plan: &LdmatrixPlan,
+    map: &ThreadMap,
+    tid: A::V,
+    block: usize,
+) -> Vec<A::V> {
     // The block's origin as warp lane 0 sees it.
     let warp = ia.div(tid, 32);
     let warp_tid = ia.mul(warp, 32);
     let base = map.thread_base(ia, warp_tid);
-    let mut origin: Vec<A::V> = (0..2).map(|d| ia.add_const(base[d], map.regs[block * plan.regs_per_block][d])).collect();
+    let mut origin: Vec<A::V> = (0..2)
+        .map(|d| ia.add_const(base[d], map.regs[block * plan.regs_per_block][d]))
+        .collect();
     // Lane l addresses matrix (l / 8) % matrices, row l % 8.
     let lane = ia.rem(tid, 32);
     let matrix = ia.div(lane, 8);
@@ -119,79 +141,114 @@ pub fn ldmatrix_row<A: IndexArith>(ia: &mut A, plan: &LdmatrixPlan, map: &Thread
     (0..2).map(|d| ia.rem(origin[d], map.shape[d])).collect()
 }
 
+/// A dot operand left in shared memory, loaded by `ldmatrix` one block at a time where
+/// `dot` needs it (so only one k-step of it occupies registers).
+#[derive(Clone, Debug)]
+pub struct SharedOperand {
+    pub shared: SharedLayout,
+    pub shape: Vec<u32>,
+    pub byte_offset: u32,
+    pub dtype: DType,
+    pub plan: LdmatrixPlan,
+    pub map: ThreadMap,
+}
+
 impl<'ctx> Cg<'_, 'ctx> {
-    /// Loads a dot operand from shared memory with `ldmatrix`, if the layouts allow.
-    pub fn try_ldmatrix(
+    /// Loads block `block` of a dot operand from shared memory: its `regs_per_block`
+    /// registers.
+    pub fn ldmatrix_block(
         &self,
-        sl: &SharedLayout,
-        shape: &[u32],
-        base: u32,
-        dtype: DType,
-        dst: &Layout,
-        map: &ThreadMap,
-    ) -> Result<Option<Vec<BasicValueEnum<'ctx>>>, CodegenError> {
-        let Some(plan) = ldmatrix_plan(sl, shape, dtype, dst, map) else {
-            return Ok(None);
-        };
+        op: &SharedOperand,
+        block: usize,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+        let plan = &op.plan;
         let i32t = self.ctx.i32_type();
         let name = format!(
-            "llvm.nvvm.ldmatrix.sync.aligned.m8n8.x{}{}.b16",
+            "llvm.nvvm.ldmatrix.sync.aligned.m8n8.x{}{}.b16.p3",
             plan.matrices,
             if plan.trans { ".trans" } else { "" }
         );
         let fields: Vec<BasicTypeEnum> = (0..plan.matrices).map(|_| i32t.into()).collect();
-        let ret: BasicTypeEnum = if plan.matrices == 1 {
-            i32t.into()
-        } else {
-            self.ctx.struct_type(&fields, false).into()
-        };
-        let shared_ptr = self.ctx.ptr_type(inkwell::AddressSpace::from(super::signature::SHARED));
+        let ret: BasicTypeEnum = self.ctx.struct_type(&fields, false).into();
+        let shared_ptr = self
+            .ctx
+            .ptr_type(inkwell::AddressSpace::from(super::signature::SHARED));
         let f = self.intrinsic(&name, Some(ret), &[shared_ptr.into()]);
-        let elem_ty = super::values::llvm_type(self.ctx, dtype);
-        let pair_ty = elem_ty.into_float_type().vec_type(2);
-        let mut regs = Vec::with_capacity(map.regs.len());
-        for block in 0..map.regs.len() / plan.regs_per_block {
-            let mut ia = self.index();
-            let row = ldmatrix_row(&mut ia, &plan, map, self.tid, block);
-            let elem = shared_layout::offset(&mut ia, sl, shape, &row);
-            let ptr = self.shared_elem_ptr(base, elem, dtype)?;
-            let out = self.call(f, &[ptr.into()]).expect("ldmatrix returns registers");
-            for j in 0..plan.matrices {
-                let word = self.b.build_extract_value(out.into_struct_value(), j, "")?;
-                let pair = self.b.build_bit_cast(word, pair_ty, "")?.into_vector_value();
-                for i in 0..2u64 {
-                    regs.push(self.b.build_extract_element(pair, i32t.const_int(i, false), "")?);
-                }
+        let pair_ty = super::values::llvm_type(self.ctx, op.dtype)
+            .into_float_type()
+            .vec_type(2);
+        let mut ia = self.index();
+        let row = ldmatrix_row(&mut ia, plan, &op.map, self.tid, block);
+        let elem = shared_layout::offset(&mut ia, &op.shared, &op.shape, &row);
+        let ptr = self.shared_elem_ptr(op.byte_offset, elem, op.dtype)?;
+        let out = self
+            .call(f, &[ptr.into()])
+            .expect("ldmatrix returns registers");
+        let mut regs = Vec::with_capacity(plan.regs_per_block);
+        for j in 0..plan.matrices {
+            let word = self.b.build_extract_value(out.into_struct_value(), j, "")?;
+            let pair = self
+                .b
+                .build_bit_cast(word, pair_ty, "")?
+                .into_vector_value();
+            for i in 0..2u64 {
+                regs.push(
+                    self.b
+                        .build_extract_element(pair, i32t.const_int(i, false), "")?,
+                );
             }
         }
-        Ok(Some(regs))
+        Ok(regs)
+    }
+
+    /// The registers of block `block` (of `per_block` registers) of dot operand `v`.
+    fn operand_block(
+        &self,
+        v: Value,
+        block: usize,
+        per_block: usize,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+        match self.get(v)? {
+            Lowered::SharedOperand(op) => self.ldmatrix_block(op, block),
+            Lowered::Tile(regs) => Ok(regs[block * per_block..(block + 1) * per_block].to_vec()),
+            _ => Err(CodegenError::Internal(
+                "dot operand is neither registers nor in shared memory".into(),
+            )),
+        }
     }
 
     /// `dot(a, b, acc)` with `mma.sync.m16n8k16` per (m, n, k) block.
-    pub fn lower_dot(&mut self, [a, b, acc]: [Value; 3], result: Value) -> Result<(), CodegenError> {
+    pub fn lower_dot(
+        &mut self,
+        [a, b, acc]: [Value; 3],
+        result: Value,
+    ) -> Result<(), CodegenError> {
         let at = self.tile_type(a)?;
         let rt = self.tile_type(result)?;
         let Some(Layout::Mma(mma)) = &rt.layout else {
-            return Err(CodegenError::Internal("dot result without an mma layout".into()));
+            return Err(CodegenError::Internal(
+                "dot result without an mma layout".into(),
+            ));
         };
         let (wm, wn) = (mma.warps_per_cta[0], mma.warps_per_cta[1]);
         let (m, n, k) = (rt.shape[0], rt.shape[1], at.shape[1]);
         let reps_m = (m / (16 * wm)).max(1) as usize;
         let reps_n = (n / (8 * wn)).max(1) as usize;
         let reps_k = (k / 16) as usize;
-        let (ar, br, cr) = (self.regs(a)?, self.regs(b)?, self.regs(acc)?);
-        if ar.len() != reps_m * reps_k * 8 || br.len() != reps_n * reps_k * 4 || cr.len() != reps_m * reps_n * 4 {
+        let cr = self.regs(acc)?;
+        if cr.len() != reps_m * reps_n * 4 {
             return Err(CodegenError::Internal(format!(
-                "dot [{m}x{k}] x [{k}x{n}] with warps {wm}x{wn}: fragment register counts {} {} {}",
-                ar.len(),
-                br.len(),
+                "dot [{m}x{k}] x [{k}x{n}] with warps {wm}x{wn}: {} accumulator registers",
                 cr.len()
             )));
         }
         let f32t = self.ctx.f32_type();
         let i32t = self.ctx.i32_type();
         let (name, word_ty): (&str, BasicTypeEnum) = match at.dtype {
-            DType::F16 => ("llvm.nvvm.mma.m16n8k16.row.col.f32.f32", self.ctx.f16_type().vec_type(2).into()),
+            DType::F16 => (
+                "llvm.nvvm.mma.m16n8k16.row.col.f32.f32",
+                self.ctx.f16_type().vec_type(2).into(),
+            ),
             DType::BF16 => ("llvm.nvvm.mma.m16n8k16.row.col.bf16", i32t.into()),
             d => return Err(CodegenError::Internal(format!("dot of {d}"))),
         };
@@ -199,40 +256,50 @@ impl<'ctx> Cg<'_, 'ctx> {
         params.extend([BasicTypeEnum::from(f32t); 4]);
         let ret = self.ctx.struct_type(&[f32t.into(); 4], false);
         let f = self.intrinsic(name, Some(ret.into()), &params);
-        let elem_pair = super::values::llvm_type(self.ctx, at.dtype).into_float_type().vec_type(2);
-        let pack = |cg: &Self, x: BasicValueEnum<'ctx>, y: BasicValueEnum<'ctx>| -> Result<BasicValueEnum<'ctx>, CodegenError> {
+        let elem_pair = super::values::llvm_type(self.ctx, at.dtype)
+            .into_float_type()
+            .vec_type(2);
+        let pack = |cg: &Self,
+                    x: BasicValueEnum<'ctx>,
+                    y: BasicValueEnum<'ctx>|
+         -> Result<BasicValueEnum<'ctx>, CodegenError> {
             let mut v = elem_pair.get_undef();
             v = cg.b.build_insert_element(v, x, i32t.const_zero(), "")?;
-            v = cg.b.build_insert_element(v, y, i32t.const_int(1, false), "")?;
+            v =
+                cg.b.build_insert_element(v, y, i32t.const_int(1, false), "")?;
             Ok(cg.b.build_bit_cast(v, word_ty, "")?)
         };
         let mut out = cr;
-        for rm in 0..reps_m {
+        // k outermost: one k-step of B and one block of A are in registers at a time.
+        for rk in 0..reps_k {
+            let mut b_words = Vec::with_capacity(reps_n);
             for rn in 0..reps_n {
-                let c0 = (rm * reps_n + rn) * 4;
-                for rk in 0..reps_k {
-                    let a0 = (rm * reps_k + rk) * 8;
-                    let b0 = (rn * reps_k + rk) * 4;
-                    let mut args = Vec::with_capacity(10);
-                    for i in 0..4 {
-                        args.push(pack(self, ar[a0 + 2 * i], ar[a0 + 2 * i + 1])?);
-                    }
-                    for i in 0..2 {
-                        args.push(pack(self, br[b0 + 2 * i], br[b0 + 2 * i + 1])?);
-                    }
+                let regs = self.operand_block(b, rn * reps_k + rk, 4)?;
+                b_words.push([pack(self, regs[0], regs[1])?, pack(self, regs[2], regs[3])?]);
+            }
+            for rm in 0..reps_m {
+                let regs = self.operand_block(a, rm * reps_k + rk, 8)?;
+                let a_words = (0..4)
+                    .map(|i| pack(self, regs[2 * i], regs[2 * i + 1]))
+                    .collect::<Result<Vec<_>, _>>()?;
+                for (rn, bw) in b_words.iter().enumerate() {
+                    let c0 = (rm * reps_n + rn) * 4;
+                    let mut args = a_words.clone();
+                    args.extend_from_slice(bw);
                     args.extend_from_slice(&out[c0..c0 + 4]);
                     let d = self.call(f, &args).expect("mma returns the accumulator");
                     for i in 0..4 {
-                        out[c0 + i] = self.b.build_extract_value(d.into_struct_value(), i as u32, "")?;
+                        out[c0 + i] =
+                            self.b
+                                .build_extract_value(d.into_struct_value(), i as u32, "")?;
                     }
                 }
             }
         }
-        self.set(result, super::values::Lowered::Tile(out));
+        self.set(result, Lowered::Tile(out));
         Ok(())
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -292,7 +359,7 @@ mod tests {
             (0u8, [64u32, 64u32], vec![1u32, 0], 4u32, (4u32, 1u32)), // A, k-contiguous
             (0, [128, 32], vec![0, 1], 4, (4, 1)),                    // A, m-contiguous (.trans)
             (1, [64, 64], vec![0, 1], 4, (4, 1)),                     // B = K^T, k-contiguous
-            (1, [64, 64], vec![1, 0], 4, (4, 1)),                     // B = V, n-contiguous (.trans)
+            (1, [64, 64], vec![1, 0], 4, (4, 1)), // B = V, n-contiguous (.trans)
             (0, [64, 32], vec![1, 0], 4, (2, 2)),
             (1, [32, 64], vec![1, 0], 8, (2, 4)),
         ];
@@ -306,7 +373,10 @@ mod tests {
             let got = simulate(&plan, &map, warps);
             for t in 0..32 * warps {
                 let want: Vec<Vec<u32>> = (0..map.regs.len()).map(|r| map.element(t, r)).collect();
-                assert_eq!(got[t as usize], want, "op {op_idx} {shape:?} {order:?} thread {t}");
+                assert_eq!(
+                    got[t as usize], want,
+                    "op {op_idx} {shape:?} {order:?} thread {t}"
+                );
             }
         }
     }

@@ -93,7 +93,8 @@ pub fn compile(kernel: &Kernel, options: &CodegenOptions) -> Result<CompiledKern
     let module = ctx.create_module(&kernel.name);
     target::configure_module(&module, &machine);
     let builder = ctx.create_builder();
-    let (func, params, abi_params) = signature::declare(&ctx, &module, &builder, kernel, options.num_warps)?;
+    let (func, params, abi_params) =
+        signature::declare(&ctx, &module, &builder, kernel, options.num_warps)?;
     let smem = signature::shared_memory(&ctx, &module);
     let mut cg = Cg {
         kernel,
@@ -186,7 +187,10 @@ impl<'ctx> Cg<'_, 'ctx> {
             InstData::Unary { op, arg } => {
                 let dtype = kernel.value_type(*arg).dtype();
                 let regs = self.operand_regs(*arg)?;
-                let out = regs.into_iter().map(|x| self.unary_reg(*op, dtype, x)).collect::<Result<_, _>>()?;
+                let out = regs
+                    .into_iter()
+                    .map(|x| self.unary_reg(*op, dtype, x))
+                    .collect::<Result<_, _>>()?;
                 self.set_regs(results[0], out);
             }
             InstData::Binary { op, args } => {
@@ -222,7 +226,10 @@ impl<'ctx> Cg<'_, 'ctx> {
                 let from = kernel.value_type(*arg).dtype();
                 let to = kernel.value_type(results[0]).dtype();
                 let regs = self.operand_regs(*arg)?;
-                let out = regs.into_iter().map(|x| self.cast_reg(from, to, x)).collect::<Result<_, _>>()?;
+                let out = regs
+                    .into_iter()
+                    .map(|x| self.cast_reg(from, to, x))
+                    .collect::<Result<_, _>>()?;
                 self.set_regs(results[0], out);
             }
             InstData::Splat { arg } => {
@@ -232,17 +239,29 @@ impl<'ctx> Cg<'_, 'ctx> {
             }
             InstData::Iota { axis } => {
                 let map = self.map_of(results[0])?;
-                let out = self.coords(&map).into_iter().map(|c| c[*axis as usize].into()).collect();
+                let out = self
+                    .coords(&map)
+                    .into_iter()
+                    .map(|c| c[*axis as usize].into())
+                    .collect();
                 self.set(results[0], Lowered::Tile(out));
             }
             InstData::Broadcast { arg }
             | InstData::ExpandDims { arg, .. }
             | InstData::Transpose { arg }
             | InstData::ConvertLayout { arg } => self.lower_move(inst, *arg, results[0])?,
-            InstData::Reduce { op, arg, axis } => self.lower_reduce(inst, *op, *arg, *axis, results[0])?,
+            InstData::Reduce { op, arg, axis } => {
+                self.lower_reduce(inst, *op, *arg, *axis, results[0])?
+            }
             InstData::Dot { args } => self.lower_dot(*args, results[0])?,
-            InstData::Load { tensor, dims, fill } => self.lower_load(*tensor, dims, *fill, results[0])?,
-            InstData::Store { tensor, dims, value } => self.lower_store(*tensor, dims, *value)?,
+            InstData::Load { tensor, dims, fill } => {
+                self.lower_load(*tensor, dims, *fill, results[0])?
+            }
+            InstData::Store {
+                tensor,
+                dims,
+                value,
+            } => self.lower_store(*tensor, dims, *value)?,
             InstData::For {
                 lower,
                 upper,
@@ -263,16 +282,35 @@ impl<'ctx> Cg<'_, 'ctx> {
         Ok(())
     }
 
-    fn constant(&self, dtype: crate::ir::DType, value: crate::ir::ConstValue) -> Result<inkwell::values::BasicValueEnum<'ctx>, CodegenError> {
+    fn constant(
+        &self,
+        dtype: crate::ir::DType,
+        value: crate::ir::ConstValue,
+    ) -> Result<inkwell::values::BasicValueEnum<'ctx>, CodegenError> {
         use crate::ir::DType;
         let ty = values::llvm_type(self.ctx, dtype);
         Ok(match dtype {
-            DType::I1 => ty.into_int_type().const_int((value.as_i64() != 0) as u64, false).into(),
-            DType::I32 | DType::I64 => ty.into_int_type().const_int(value.as_i64() as u64, true).into(),
+            DType::I1 => ty
+                .into_int_type()
+                .const_int((value.as_i64() != 0) as u64, false)
+                .into(),
+            DType::I32 | DType::I64 => ty
+                .into_int_type()
+                .const_int(value.as_i64() as u64, true)
+                .into(),
             // Round once, from the f64 constant straight to the dtype.
-            DType::F16 => ty.into_float_type().const_float(half::f16::from_f64(value.as_f64()).to_f64()).into(),
-            DType::BF16 => ty.into_float_type().const_float(half::bf16::from_f64(value.as_f64()).to_f64()).into(),
-            DType::F32 => ty.into_float_type().const_float(value.as_f64() as f32 as f64).into(),
+            DType::F16 => ty
+                .into_float_type()
+                .const_float(half::f16::from_f64(value.as_f64()).to_f64())
+                .into(),
+            DType::BF16 => ty
+                .into_float_type()
+                .const_float(half::bf16::from_f64(value.as_f64()).to_f64())
+                .into(),
+            DType::F32 => ty
+                .into_float_type()
+                .const_float(value.as_f64() as f32 as f64)
+                .into(),
         })
     }
 }

@@ -49,7 +49,12 @@ pub fn plan(src: &ThreadMap, axis: usize, dst: Option<&ThreadMap>) -> Result<Red
         c
     };
     let out_index: HashMap<Vec<u32>, usize> = match dst {
-        Some(d) => d.regs.iter().enumerate().map(|(i, r)| (r.clone(), i)).collect(),
+        Some(d) => d
+            .regs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.clone(), i))
+            .collect(),
         None => [(Vec::new(), 0)].into_iter().collect(),
     };
     let mut groups = vec![Vec::new(); out_index.len()];
@@ -92,11 +97,22 @@ pub fn plan_inst(kernel: &Kernel, inst: Inst, num_warps: u32) -> Result<(ReduceP
         return Err("not a reduce".into());
     };
     let result = kernel.result(inst);
-    let src = kernel.value_type(*arg).as_tile().ok_or("reduce of a non-tile")?;
-    let src_map = ThreadMap::new(src.layout.as_ref().ok_or("operand without layout")?, &src.shape, num_warps)?;
+    let src = kernel
+        .value_type(*arg)
+        .as_tile()
+        .ok_or("reduce of a non-tile")?;
+    let src_map = ThreadMap::new(
+        src.layout.as_ref().ok_or("operand without layout")?,
+        &src.shape,
+        num_warps,
+    )?;
     let (dst_map, out_elements) = match kernel.value_type(result).as_tile() {
         Some(t) => (
-            Some(ThreadMap::new(t.layout.as_ref().ok_or("result without layout")?, &t.shape, num_warps)?),
+            Some(ThreadMap::new(
+                t.layout.as_ref().ok_or("result without layout")?,
+                &t.shape,
+                num_warps,
+            )?),
             t.num_elements() as u32,
         ),
         None => (None, 1),
@@ -116,11 +132,23 @@ fn combine_op(op: ReduceOp) -> BinaryOp {
 }
 
 impl<'ctx> Cg<'_, 'ctx> {
-    pub fn lower_reduce(&mut self, inst: Inst, op: ReduceOp, arg: Value, _axis: u8, result: Value) -> Result<(), CodegenError> {
-        let (plan, _) = plan_inst(self.kernel, inst, self.num_warps).map_err(CodegenError::Internal)?;
+    pub fn lower_reduce(
+        &mut self,
+        inst: Inst,
+        op: ReduceOp,
+        arg: Value,
+        _axis: u8,
+        result: Value,
+    ) -> Result<(), CodegenError> {
+        let (plan, _) =
+            plan_inst(self.kernel, inst, self.num_warps).map_err(CodegenError::Internal)?;
         let dtype = self.tile_type(arg)?.dtype;
         // Accumulate 16-bit floats in f32.
-        let acc_dtype = if matches!(dtype, DType::F16 | DType::BF16) { DType::F32 } else { dtype };
+        let acc_dtype = if matches!(dtype, DType::F16 | DType::BF16) {
+            DType::F32
+        } else {
+            dtype
+        };
         let bin = combine_op(op);
         let src = self.regs(arg)?;
         let mut partial: Vec<BasicValueEnum<'ctx>> = Vec::with_capacity(plan.groups.len());
@@ -133,7 +161,8 @@ impl<'ctx> Cg<'_, 'ctx> {
                     Some(a) => self.binary_reg(bin, acc_dtype, a, x)?,
                 });
             }
-            partial.push(acc.ok_or_else(|| CodegenError::Internal("empty reduction group".into()))?);
+            partial
+                .push(acc.ok_or_else(|| CodegenError::Internal("empty reduction group".into()))?);
         }
         for &mask in &plan.lane_masks {
             for p in partial.iter_mut() {
@@ -166,26 +195,27 @@ impl<'ctx> Cg<'_, 'ctx> {
         use super::index::IndexArith;
         let base = self.plan.scratch_offset;
         // The output element's linear index, and the number of output elements.
-        let (linear, n_out): (Vec<inkwell::values::IntValue<'ctx>>, u32) = match self.kernel.value_type(result).as_tile() {
-            Some(t) => {
-                let map = self.map_of(result)?;
-                let coords = self.coords(&map);
-                let mut ia = self.index();
-                let lin = coords
-                    .iter()
-                    .map(|c| {
-                        let mut acc = ia.konst(0);
-                        for (d, &x) in c.iter().enumerate() {
-                            acc = ia.mul(acc, t.shape[d]);
-                            acc = ia.add(acc, x);
-                        }
-                        acc
-                    })
-                    .collect();
-                (lin, t.num_elements() as u32)
-            }
-            None => (vec![self.ctx.i32_type().const_zero()], 1),
-        };
+        let (linear, n_out): (Vec<inkwell::values::IntValue<'ctx>>, u32) =
+            match self.kernel.value_type(result).as_tile() {
+                Some(t) => {
+                    let map = self.map_of(result)?;
+                    let coords = self.coords(&map);
+                    let mut ia = self.index();
+                    let lin = coords
+                        .iter()
+                        .map(|c| {
+                            let mut acc = ia.konst(0);
+                            for (d, &x) in c.iter().enumerate() {
+                                acc = ia.mul(acc, t.shape[d]);
+                                acc = ia.add(acc, x);
+                            }
+                            acc
+                        })
+                        .collect();
+                    (lin, t.num_elements() as u32)
+                }
+                None => (vec![self.ctx.i32_type().const_zero()], 1),
+            };
         // This warp's slot: its warp-id bits along the axis, packed.
         let mut ia = self.index();
         let warp = ia.div(self.tid, 32);

@@ -19,7 +19,11 @@ use crate::ir::layout::SharedLayout;
 /// Whether `layout` is usable for a tile of `shape`.
 pub fn check(layout: &SharedLayout, shape: &[u32]) -> Result<(), String> {
     if layout.order.len() != shape.len() || shape.is_empty() || shape.len() > 2 {
-        return Err(format!("shared layout order {:?} on a tile of rank {}", layout.order, shape.len()));
+        return Err(format!(
+            "shared layout order {:?} on a tile of rank {}",
+            layout.order,
+            shape.len()
+        ));
     }
     let pow2 = [layout.vec, layout.per_phase, layout.max_phase];
     if pow2.iter().any(|x| !x.is_power_of_two()) {
@@ -38,7 +42,12 @@ pub fn check(layout: &SharedLayout, shape: &[u32]) -> Result<(), String> {
 }
 
 /// The element offset of `coord` (one value per tile dim).
-pub fn offset<A: IndexArith>(ia: &mut A, layout: &SharedLayout, shape: &[u32], coord: &[A::V]) -> A::V {
+pub fn offset<A: IndexArith>(
+    ia: &mut A,
+    layout: &SharedLayout,
+    shape: &[u32],
+    coord: &[A::V],
+) -> A::V {
     if shape.len() == 1 {
         return coord[0];
     }
@@ -93,7 +102,11 @@ mod tests {
 
     #[test]
     fn swizzled_layouts_are_bijections() {
-        for (shape, order) in [([64, 64], vec![1, 0]), ([32, 128], vec![0, 1]), ([16, 16], vec![1, 0])] {
+        for (shape, order) in [
+            ([64, 64], vec![1, 0]),
+            ([32, 128], vec![0, 1]),
+            ([16, 16], vec![1, 0]),
+        ] {
             let inner = shape[order[0] as usize];
             let l = mma_swizzle(inner, 2, order);
             check(&l, &shape).unwrap();
@@ -113,7 +126,9 @@ mod tests {
             for row0 in (0..64).step_by(8) {
                 for chunk in 0..inner / 8 {
                     let groups: std::collections::HashSet<u32> = (0..8)
-                        .map(|r| offset(&mut Concrete, &l, &shape, &[row0 + r, chunk * 8]) * 2 / 16 % 8)
+                        .map(|r| {
+                            offset(&mut Concrete, &l, &shape, &[row0 + r, chunk * 8]) * 2 / 16 % 8
+                        })
                         .collect();
                     assert_eq!(groups.len(), 8, "inner {inner} rows {row0}.. chunk {chunk}");
                 }

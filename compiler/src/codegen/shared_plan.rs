@@ -54,7 +54,11 @@ pub fn plan(kernel: &Kernel, num_warps: u32) -> Result<SharedPlan, String> {
     let mut offset: u64 = 0;
     let mut scratch: u64 = 0;
     let consider_largest = |what: String, bytes: u64, plan: &mut SharedPlan| {
-        if plan.largest.as_ref().is_none_or(|(_, b)| (*b as u64) < bytes) {
+        if plan
+            .largest
+            .as_ref()
+            .is_none_or(|(_, b)| (*b as u64) < bytes)
+        {
             plan.largest = Some((what, bytes.min(u32::MAX as u64) as u32));
         }
     };
@@ -66,12 +70,19 @@ pub fn plan(kernel: &Kernel, num_warps: u32) -> Result<SharedPlan, String> {
                     let bytes = t.num_elements() * t.dtype.size_bytes() as u64;
                     plan.buffers.insert(r, offset.min(u32::MAX as u64) as u32);
                     offset = align16(offset + bytes);
-                    consider_largest(format!("staging {} in shared memory", describe(kernel, r)), bytes, &mut plan);
+                    consider_largest(
+                        format!("staging {} in shared memory", describe(kernel, r)),
+                        bytes,
+                        &mut plan,
+                    );
                 }
             }
         }
         let need = match data {
-            InstData::ConvertLayout { arg } | InstData::Broadcast { arg } | InstData::ExpandDims { arg, .. } | InstData::Transpose { arg } => {
+            InstData::ConvertLayout { arg }
+            | InstData::Broadcast { arg }
+            | InstData::ExpandDims { arg, .. }
+            | InstData::Transpose { arg } => {
                 let r = kernel.result(inst);
                 let shared = |v: Value| {
                     kernel
@@ -94,8 +105,13 @@ pub fn plan(kernel: &Kernel, num_warps: u32) -> Result<SharedPlan, String> {
         };
         if need > 0 {
             let what = match data {
-                InstData::Reduce { .. } => format!("a reduction to {}", describe(kernel, kernel.result(inst))),
-                _ => format!("converting the layout of {}", describe(kernel, data.args()[0])),
+                InstData::Reduce { .. } => {
+                    format!("a reduction to {}", describe(kernel, kernel.result(inst)))
+                }
+                _ => format!(
+                    "converting the layout of {}",
+                    describe(kernel, data.args()[0])
+                ),
             };
             consider_largest(what, need, &mut plan);
         }

@@ -1,8 +1,8 @@
 //! The kernel's entry point: parameters as `abi.rs` specifies, the `nvvm.annotations` that
-//! make it a kernel with `32 * num_warps` threads (`maxntid` and `reqntid`), and the dynamic
+//! make it a kernel of exactly `32 * num_warps` threads (`.reqntid`), and the dynamic
 //! shared memory array.
 
-use super::abi::{AbiParam, AbiDType};
+use super::abi::{AbiDType, AbiParam};
 use super::values::{llvm_type, Lowered, TensorArgs};
 use super::CodegenError;
 use crate::ir::{DType, Kernel, Type, Value};
@@ -16,7 +16,11 @@ use inkwell::{AddressSpace, IntPredicate};
 pub const GLOBAL: u16 = 1;
 pub const SHARED: u16 = 3;
 
-pub type Declared<'ctx> = (FunctionValue<'ctx>, Vec<(Value, Lowered<'ctx>)>, Vec<AbiParam>);
+pub type Declared<'ctx> = (
+    FunctionValue<'ctx>,
+    Vec<(Value, Lowered<'ctx>)>,
+    Vec<AbiParam>,
+);
 
 /// Declares the entry point, positions `builder` in its entry block, and returns the
 /// lowering of each kernel parameter with its ABI description.
@@ -38,7 +42,10 @@ pub fn declare<'ctx>(
                 let rank = t.dims.len();
                 types.push(global_ptr.into());
                 types.extend(std::iter::repeat_n(BasicMetadataTypeEnum::from(i32t), rank));
-                types.extend(std::iter::repeat_n(BasicMetadataTypeEnum::from(i64t), rank.saturating_sub(1)));
+                types.extend(std::iter::repeat_n(
+                    BasicMetadataTypeEnum::from(i64t),
+                    rank.saturating_sub(1),
+                ));
                 abi.push(AbiParam::Tensor {
                     name: p.name.clone(),
                     dtype: AbiDType::from(t.dtype),
@@ -57,7 +64,9 @@ pub fn declare<'ctx>(
                     dtype: AbiDType::from(*d),
                 });
             }
-            Type::Tile(_) => return Err(CodegenError::Internal(format!("tile parameter {}", p.name))),
+            Type::Tile(_) => {
+                return Err(CodegenError::Internal(format!("tile parameter {}", p.name)))
+            }
         }
     }
     let fn_type = ctx.void_type().fn_type(&types, false);
@@ -83,11 +92,23 @@ pub fn declare<'ctx>(
                 let strides = (0..t.dims.len().saturating_sub(1))
                     .map(|d| param(&format!("{}_stride{d}", p.name)).into_int_value())
                     .collect();
-                lowered.push((p.value, Lowered::Tensor(TensorArgs { ptr, sizes, strides })));
+                lowered.push((
+                    p.value,
+                    Lowered::Tensor(TensorArgs {
+                        ptr,
+                        sizes,
+                        strides,
+                    }),
+                ));
             }
             Type::Scalar(DType::I1) => {
                 let byte = param(&p.name).into_int_value();
-                let b = builder.build_int_compare(IntPredicate::NE, byte, byte.get_type().const_zero(), &p.name)?;
+                let b = builder.build_int_compare(
+                    IntPredicate::NE,
+                    byte,
+                    byte.get_type().const_zero(),
+                    &p.name,
+                )?;
                 lowered.push((p.value, Lowered::Scalar(b.into())));
             }
             Type::Scalar(_) => lowered.push((p.value, Lowered::Scalar(param(&p.name)))),
@@ -98,10 +119,17 @@ pub fn declare<'ctx>(
 }
 
 /// Marks `func` as a kernel launched with exactly `threads` threads in x.
-fn annotate<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>, func: FunctionValue<'ctx>, threads: u32) {
+fn annotate<'ctx>(
+    ctx: &'ctx Context,
+    module: &Module<'ctx>,
+    func: FunctionValue<'ctx>,
+    threads: u32,
+) {
     let f: BasicMetadataValueEnum = func.as_global_value().as_pointer_value().into();
     let i32t = ctx.i32_type();
-    for (key, value) in [("kernel", 1), ("maxntidx", threads), ("reqntidx", threads)] {
+    // `.reqntid` (exactly this many threads) also bounds the block size like `.maxntid`;
+    // ptxas rejects both together.
+    for (key, value) in [("kernel", 1), ("reqntidx", threads)] {
         let node = ctx.metadata_node(&[
             f,
             ctx.metadata_string(key).into(),

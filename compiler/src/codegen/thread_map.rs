@@ -65,14 +65,19 @@ impl ThreadMap {
                     return Err(format!("dot operand of a non-mma parent {parent}"));
                 };
                 if *k_width != 2 {
-                    return Err(format!("dot operand with k_width {k_width}: only 2 (16-bit) is supported"));
+                    return Err(format!(
+                        "dot operand with k_width {k_width}: only 2 (16-bit) is supported"
+                    ));
                 }
                 dot_operand(*op_idx, m, shape, num_warps)?
             }
             Layout::Slice { dim, parent } => {
                 let dim = *dim as usize;
                 if dim > shape.len() {
-                    return Err(format!("slice dim {dim} out of range for rank {}", shape.len()));
+                    return Err(format!(
+                        "slice dim {dim} out of range for rank {}",
+                        shape.len()
+                    ));
                 }
                 let mut parent_shape = shape.to_vec();
                 parent_shape.insert(dim, 1);
@@ -89,7 +94,9 @@ impl ThreadMap {
                     regs: p.regs.iter().map(drop).collect(),
                 }
             }
-            Layout::Shared(_) => return Err("a shared layout is not distributed over threads".into()),
+            Layout::Shared(_) => {
+                return Err("a shared layout is not distributed over threads".into())
+            }
         };
         map.reduce_and_dedup();
         Ok(map)
@@ -198,7 +205,11 @@ impl ThreadMap {
     /// For every register of `dst`, the register of `self` holding the element `f(dst
     /// element)` in the same thread, if one register index works for every thread: then a
     /// data movement from `self` to `dst` is a register renaming.
-    pub fn gather_plan(&self, dst: &ThreadMap, f: impl Fn(&[u32]) -> Vec<u32>) -> Option<Vec<usize>> {
+    pub fn gather_plan(
+        &self,
+        dst: &ThreadMap,
+        f: impl Fn(&[u32]) -> Vec<u32>,
+    ) -> Option<Vec<usize>> {
         if self.num_warps != dst.num_warps {
             return None;
         }
@@ -226,16 +237,26 @@ impl ThreadMap {
 fn check_product(what: &str, xs: &[u32], want: u32) -> Result<(), String> {
     let p: u32 = xs.iter().product();
     if p != want || xs.iter().any(|x| !x.is_power_of_two()) {
-        return Err(format!("{what} {xs:?} must be powers of two multiplying to {want}"));
+        return Err(format!(
+            "{what} {xs:?} must be powers of two multiplying to {want}"
+        ));
     }
     Ok(())
 }
 
 fn blocked(b: &BlockedLayout, shape: &[u32], num_warps: u32) -> Result<ThreadMap, String> {
     let rank = shape.len();
-    let fields = [&b.size_per_thread, &b.threads_per_warp, &b.warps_per_cta, &b.order];
+    let fields = [
+        &b.size_per_thread,
+        &b.threads_per_warp,
+        &b.warps_per_cta,
+        &b.order,
+    ];
     if fields.iter().any(|f| f.len() != rank) {
-        return Err(format!("blocked layout of rank {} on a tile of rank {rank}", b.order.len()));
+        return Err(format!(
+            "blocked layout of rank {} on a tile of rank {rank}",
+            b.order.len()
+        ));
     }
     let mut order_sorted = b.order.clone();
     order_sorted.sort();
@@ -245,7 +266,10 @@ fn blocked(b: &BlockedLayout, shape: &[u32], num_warps: u32) -> Result<ThreadMap
     check_product("threads_per_warp", &b.threads_per_warp, WARP_SIZE)?;
     check_product("warps_per_cta", &b.warps_per_cta, num_warps)?;
     if b.size_per_thread.iter().any(|x| !x.is_power_of_two()) {
-        return Err(format!("size_per_thread {:?} must be powers of two", b.size_per_thread));
+        return Err(format!(
+            "size_per_thread {:?} must be powers of two",
+            b.size_per_thread
+        ));
     }
     let unit = |d: usize, v: u32| {
         let mut e = vec![0; rank];
@@ -301,7 +325,10 @@ fn multi_index(extent: &[u32], order: &[u32]) -> Vec<Vec<u32>> {
 
 fn mma_warps(m: &MmaLayout, num_warps: u32) -> Result<(u32, u32), String> {
     if m.version != 2 {
-        return Err(format!("mma v{} is not supported (only v2, mma.sync)", m.version));
+        return Err(format!(
+            "mma v{} is not supported (only v2, mma.sync)",
+            m.version
+        ));
     }
     if m.warps_per_cta.len() != 2 {
         return Err("mma warps_per_cta must have 2 entries".into());
@@ -312,7 +339,15 @@ fn mma_warps(m: &MmaLayout, num_warps: u32) -> Result<(u32, u32), String> {
 
 /// Thread bases shared by the mma accumulator and operands: lane bits 0, 1 step the
 /// "thread in group" `t`, bits 2..5 the group `g`; warp bits step warps along m, then n.
-fn mma_bases(t_dim: usize, t_step: u32, g_dim: Option<usize>, warp_m: Option<usize>, warp_n: Option<usize>, wm: u32, wn: u32) -> Vec<Vec<u32>> {
+fn mma_bases(
+    t_dim: usize,
+    t_step: u32,
+    g_dim: Option<usize>,
+    warp_m: Option<usize>,
+    warp_n: Option<usize>,
+    wm: u32,
+    wn: u32,
+) -> Vec<Vec<u32>> {
     let unit = |d: Option<usize>, v: u32| {
         let mut e = vec![0, 0];
         if let Some(d) = d {
@@ -356,7 +391,12 @@ fn mma_accumulator(m: &MmaLayout, shape: &[u32], num_warps: u32) -> Result<Threa
     })
 }
 
-fn dot_operand(op_idx: u8, m: &MmaLayout, shape: &[u32], num_warps: u32) -> Result<ThreadMap, String> {
+fn dot_operand(
+    op_idx: u8,
+    m: &MmaLayout,
+    shape: &[u32],
+    num_warps: u32,
+) -> Result<ThreadMap, String> {
     let (wm, wn) = mma_warps(m, num_warps)?;
     if shape.len() != 2 {
         return Err("a dot operand layout needs a rank-2 tile".into());
@@ -368,7 +408,10 @@ fn dot_operand(op_idx: u8, m: &MmaLayout, shape: &[u32], num_warps: u32) -> Resu
             for rm in 0..reps_m {
                 for rk in 0..reps_k {
                     for i in 0..8 {
-                        regs.push(vec![rm * 16 * wm + 8 * ((i / 2) % 2), rk * 16 + (i % 2) + 8 * (i / 4)]);
+                        regs.push(vec![
+                            rm * 16 * wm + 8 * ((i / 2) % 2),
+                            rk * 16 + (i % 2) + 8 * (i / 4),
+                        ]);
                     }
                 }
             }
@@ -435,7 +478,10 @@ mod tests {
         let own = ownership(map);
         let total: u64 = map.shape.iter().map(|&s| s as u64).product();
         assert_eq!(own.len() as u64, total, "every element is held");
-        assert!(own.values().all(|&c| c == times), "each element held {times} times: {own:?}");
+        assert!(
+            own.values().all(|&c| c == times),
+            "each element held {times} times: {own:?}"
+        );
     }
 
     #[test]
@@ -489,8 +535,16 @@ mod tests {
 
     #[test]
     fn dot_operands_match_the_ptx_fragment_layout() {
-        let a = Layout::DotOperand { op_idx: 0, parent: Box::new(mma(1, 1)), k_width: 2 };
-        let b = Layout::DotOperand { op_idx: 1, parent: Box::new(mma(1, 1)), k_width: 2 };
+        let a = Layout::DotOperand {
+            op_idx: 0,
+            parent: Box::new(mma(1, 1)),
+            k_width: 2,
+        };
+        let b = Layout::DotOperand {
+            op_idx: 1,
+            parent: Box::new(mma(1, 1)),
+            k_width: 2,
+        };
         let amap = ThreadMap::new(&a, &[16, 16], 1).unwrap();
         let bmap = ThreadMap::new(&b, &[16, 8], 1).unwrap();
         for lane in 0..32 {
@@ -498,7 +552,11 @@ mod tests {
             // A (f16): row = groupID for a0, a1, a4, a5, else groupID + 8;
             // col = threadID_in_group * 2 + (i & 1), plus 8 for i >= 4.
             for i in 0..8u32 {
-                let row = if i < 2 || (4..6).contains(&i) { g } else { g + 8 };
+                let row = if i < 2 || (4..6).contains(&i) {
+                    g
+                } else {
+                    g + 8
+                };
                 let col = 2 * t + (i & 1) + if i >= 4 { 8 } else { 0 };
                 assert_eq!(amap.element(lane, i as usize), vec![row, col]);
             }
@@ -509,8 +567,16 @@ mod tests {
             }
         }
         // With warps split 2 x 2, A is replicated over the 2 warps along n, B over m.
-        let a = Layout::DotOperand { op_idx: 0, parent: Box::new(mma(2, 2)), k_width: 2 };
-        let b = Layout::DotOperand { op_idx: 1, parent: Box::new(mma(2, 2)), k_width: 2 };
+        let a = Layout::DotOperand {
+            op_idx: 0,
+            parent: Box::new(mma(2, 2)),
+            k_width: 2,
+        };
+        let b = Layout::DotOperand {
+            op_idx: 1,
+            parent: Box::new(mma(2, 2)),
+            k_width: 2,
+        };
         assert_each_owned(&ThreadMap::new(&a, &[64, 32], 4).unwrap(), 2);
         assert_each_owned(&ThreadMap::new(&b, &[32, 32], 4).unwrap(), 2);
     }
@@ -518,16 +584,21 @@ mod tests {
     #[test]
     fn slices_keep_the_rows_a_thread_held() {
         let parent = mma(4, 1);
-        let slice = Layout::Slice { dim: 1, parent: Box::new(parent.clone()) };
+        let slice = Layout::Slice {
+            dim: 1,
+            parent: Box::new(parent.clone()),
+        };
         let pmap = ThreadMap::new(&parent, &[64, 32], 4).unwrap();
         let smap = ThreadMap::new(&slice, &[64], 4).unwrap();
         // Rows g and g + 8 of the warp's 16.
         assert_eq!(smap.regs.len(), 2);
         for t in 0..128 {
-            let rows: std::collections::BTreeSet<u32> =
-                (0..pmap.regs.len()).map(|r| pmap.element(t, r)[0]).collect();
-            let srows: std::collections::BTreeSet<u32> =
-                (0..smap.regs.len()).map(|r| smap.element(t, r)[0]).collect();
+            let rows: std::collections::BTreeSet<u32> = (0..pmap.regs.len())
+                .map(|r| pmap.element(t, r)[0])
+                .collect();
+            let srows: std::collections::BTreeSet<u32> = (0..smap.regs.len())
+                .map(|r| smap.element(t, r)[0])
+                .collect();
             assert_eq!(rows, srows);
         }
         // 4 lanes (t = 0..4) share each row.
@@ -541,11 +612,16 @@ mod tests {
         let dst = ThreadMap::new(&l, &[64, 32], 4).unwrap();
         // Broadcasting [64, 1] to [64, 32] with the same layout: every register reads the
         // one register holding its row.
-        let plan = src.gather_plan(&dst, |c| vec![c[0], 0]).expect("a broadcast renames");
+        let plan = src
+            .gather_plan(&dst, |c| vec![c[0], 0])
+            .expect("a broadcast renames");
         assert_eq!(plan.len(), dst.regs.len());
         // A different layout is not a renaming.
         let other = blocked_layout(&[4, 1], &[8, 4], &[1, 4], &[0, 1]);
         let dst2 = ThreadMap::new(&other, &[64, 32], 4).unwrap();
-        assert!(ThreadMap::new(&l, &[64, 32], 4).unwrap().gather_plan(&dst2, |c| c.to_vec()).is_none());
+        assert!(ThreadMap::new(&l, &[64, 32], 4)
+            .unwrap()
+            .gather_plan(&dst2, |c| c.to_vec())
+            .is_none());
     }
 }

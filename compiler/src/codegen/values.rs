@@ -4,7 +4,8 @@
 //! registers its [`ThreadMap`] gives each thread (register `r` holds the element
 //! `ThreadMap::element(thread, r)`). A tile with a shared layout lives in shared memory at a
 //! byte offset fixed by the shared-memory plan. A tensor parameter is its global pointer, its
-//! sizes (i32) and its strides (i64, all but the innermost).
+//! sizes (i32) and its strides (i64, all but the innermost). A dot operand that `ldmatrix`
+//! can load stays in shared memory until `dot` loads it, one block at a time.
 //!
 //! Registers have the element's LLVM type: `i1`, `i32`, `i64`, `half`, `bfloat`, `float`.
 
@@ -21,7 +22,11 @@ use inkwell::values::{BasicValueEnum, IntValue, PointerValue};
 pub enum Lowered<'ctx> {
     Scalar(BasicValueEnum<'ctx>),
     Tile(Vec<BasicValueEnum<'ctx>>),
-    Shared { byte_offset: u32 },
+    Shared {
+        byte_offset: u32,
+    },
+    /// A dot operand that `dot` loads from shared memory with `ldmatrix` as it goes.
+    SharedOperand(Box<super::mma::SharedOperand>),
     Tensor(TensorArgs<'ctx>),
 }
 
@@ -106,14 +111,18 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
     pub fn int_scalar(&self, v: Value) -> Result<IntValue<'ctx>, CodegenError> {
         match self.scalar(v)? {
             BasicValueEnum::IntValue(i) => Ok(i),
-            _ => Err(CodegenError::Internal(format!("{v} is not an integer scalar"))),
+            _ => Err(CodegenError::Internal(format!(
+                "{v} is not an integer scalar"
+            ))),
         }
     }
 
     pub fn regs(&self, v: Value) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
         match self.get(v)? {
             Lowered::Tile(r) => Ok(r.clone()),
-            _ => Err(CodegenError::Internal(format!("{v} is not a distributed tile"))),
+            _ => Err(CodegenError::Internal(format!(
+                "{v} is not a distributed tile"
+            ))),
         }
     }
 
@@ -122,7 +131,9 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
         match self.get(v)? {
             Lowered::Scalar(x) => Ok(vec![*x]),
             Lowered::Tile(r) => Ok(r.clone()),
-            _ => Err(CodegenError::Internal(format!("{v} is neither scalar nor distributed tile"))),
+            _ => Err(CodegenError::Internal(format!(
+                "{v} is neither scalar nor distributed tile"
+            ))),
         }
     }
 
@@ -142,7 +153,9 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
     pub fn coords(&self, map: &ThreadMap) -> Vec<Vec<IntValue<'ctx>>> {
         let mut ia = self.index();
         let base = map.thread_base(&mut ia, self.tid);
-        (0..map.regs.len()).map(|r| map.coords(&mut ia, &base, r)).collect()
+        (0..map.regs.len())
+            .map(|r| map.coords(&mut ia, &base, r))
+            .collect()
     }
 
     /// Records the lowering of `v`.
@@ -161,9 +174,9 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
 }
 
 pub fn map_of_type(t: &TileType, num_warps: u32) -> Result<ThreadMap, CodegenError> {
-    let layout = t
-        .layout
-        .as_ref()
-        .ok_or_else(|| CodegenError::Internal("a tile has no layout: run the layout pass first".into()))?;
-    ThreadMap::new(layout, &t.shape, num_warps).map_err(|e| CodegenError::Internal(format!("layout {layout}: {e}")))
+    let layout = t.layout.as_ref().ok_or_else(|| {
+        CodegenError::Internal("a tile has no layout: run the layout pass first".into())
+    })?;
+    ThreadMap::new(layout, &t.shape, num_warps)
+        .map_err(|e| CodegenError::Internal(format!("layout {layout}: {e}")))
 }

@@ -16,7 +16,8 @@
 //! * element-wise ops take the layout of their first *strong* operand (one that derives from
 //!   an anchor) and convert the others; `splat` and `iota` are *weak*: a consumer that needs
 //!   another layout gets a fresh copy in that layout instead of a conversion (and so do
-//!   `broadcast`/`expand_dims` of them, by converting their cheaper operand);
+//!   `broadcast`/`expand_dims` of them, by converting their cheaper operand, and element-wise
+//!   work on weak values only);
 //! * loop-carried values take the layout their loop body yields (found by a trial run of the
 //!   body on a copy), so a loop carrying an mma accumulator converts only its initial value,
 //!   once, before the loop; `if` results take the layout of the first strong branch value.
@@ -34,7 +35,9 @@ use std::collections::HashMap;
 /// Runs the pass on `kernel` for programs of `num_warps` warps.
 pub fn run(kernel: &mut Kernel, num_warps: u32) -> Result<(), String> {
     if !num_warps.is_power_of_two() || num_warps > 32 {
-        return Err(format!("num_warps = {num_warps} must be a power of two of at most 32"));
+        return Err(format!(
+            "num_warps = {num_warps} must be a power of two of at most 32"
+        ));
     }
     let mut pass = LayoutPass {
         kernel,
@@ -96,7 +99,10 @@ pub fn mma_layout(m: u32, n: u32, num_warps: u32) -> Layout {
 }
 
 fn is_distributed(l: &Layout) -> bool {
-    matches!(l, Layout::Blocked(_) | Layout::Mma(_) | Layout::Slice { .. })
+    matches!(
+        l,
+        Layout::Blocked(_) | Layout::Mma(_) | Layout::Slice { .. }
+    )
 }
 
 /// `layout` with a size-1 dim inserted at `axis` (the slowest dim).
@@ -154,7 +160,8 @@ impl LayoutPass<'_> {
     }
 
     fn default_layout(&self, v: Value) -> Option<Layout> {
-        self.tile(v).map(|t| coalesced_blocked(&t.shape, 4, self.num_warps))
+        self.tile(v)
+            .map(|t| coalesced_blocked(&t.shape, 4, self.num_warps))
     }
 
     /// Appends an instruction with one result of type `ty` to `out`; returns the result.
@@ -166,7 +173,14 @@ impl LayoutPass<'_> {
     }
 
     /// `v` in `target` layout, made in front of the instructions of `out`.
-    fn convert(&mut self, v: Value, target: &Layout, block: Block, out: &mut Vec<Inst>, cache: &mut Cache) -> Value {
+    fn convert(
+        &mut self,
+        v: Value,
+        target: &Layout,
+        block: Block,
+        out: &mut Vec<Inst>,
+        cache: &mut Cache,
+    ) -> Value {
         if self.layout(v).as_ref() == Some(target) {
             return v;
         }
@@ -179,18 +193,43 @@ impl LayoutPass<'_> {
         let data = self.producer(v).map(|inst| self.kernel.insts[inst].clone());
         let new_data = match data {
             // Weak producers are recomputed in the wanted layout.
-            Some(d @ (InstData::Splat { .. } | InstData::Iota { .. })) if is_distributed(target) => d,
-            Some(InstData::Broadcast { arg }) if is_distributed(target) && self.layout(arg).is_some() => {
+            Some(d @ (InstData::Splat { .. } | InstData::Iota { .. }))
+                if is_distributed(target) =>
+            {
+                d
+            }
+            Some(InstData::Broadcast { arg })
+                if is_distributed(target) && self.layout(arg).is_some() =>
+            {
                 let arg = self.convert(arg, target, block, out, cache);
                 InstData::Broadcast { arg }
             }
-            Some(InstData::ExpandDims { arg, axis }) if is_distributed(target) && self.layout(arg).is_some() => {
+            Some(InstData::ExpandDims { arg, axis })
+                if is_distributed(target) && self.layout(arg).is_some() =>
+            {
                 let slice = Layout::Slice {
                     dim: axis as u32,
                     parent: Box::new(target.clone()),
                 };
                 let arg = self.convert(arg, &slice, block, out, cache);
                 InstData::ExpandDims { arg, axis }
+            }
+            // Element-wise work on weak values (index arithmetic on iotas, masks) is redone
+            // in the wanted layout rather than moved through shared memory.
+            Some(
+                mut d @ (InstData::Unary { .. }
+                | InstData::Cast { .. }
+                | InstData::Binary { .. }
+                | InstData::Cmp { .. }
+                | InstData::Select { .. }),
+            ) if !strong && is_distributed(target) => {
+                for a in d.args() {
+                    if self.tile(a).is_some() {
+                        let new = self.convert(a, target, block, out, cache);
+                        d.map_args(|x| if x == a { new } else { x });
+                    }
+                }
+                d
             }
             _ => InstData::ConvertLayout { arg: v },
         };
@@ -218,7 +257,13 @@ impl LayoutPass<'_> {
         Ok(())
     }
 
-    fn inst(&mut self, inst: Inst, block: Block, out: &mut Vec<Inst>, cache: &mut Cache) -> Result<(), String> {
+    fn inst(
+        &mut self,
+        inst: Inst,
+        block: Block,
+        out: &mut Vec<Inst>,
+        cache: &mut Cache,
+    ) -> Result<(), String> {
         let data = self.kernel.insts[inst].clone();
         let result = self.kernel.inst_results(inst).first().copied();
         let result_is_tile = result.is_some_and(|r| self.tile(r).is_some());
@@ -259,7 +304,9 @@ impl LayoutPass<'_> {
                     Some(Layout::Blocked(b)) => Layout::Blocked(expand_blocked(&b, axis as usize)),
                     _ => {
                         let t = self.tile(arg).expect("expand_dims of a tile");
-                        let Layout::Blocked(b) = coalesced_blocked(&t.shape.clone(), 4, self.num_warps) else {
+                        let Layout::Blocked(b) =
+                            coalesced_blocked(&t.shape.clone(), 4, self.num_warps)
+                        else {
                             unreachable!()
                         };
                         let new = self.convert(arg, &Layout::Blocked(b.clone()), block, out, cache);
@@ -270,7 +317,9 @@ impl LayoutPass<'_> {
                 self.set_layout(r, l, self.strong[arg]);
             }
             InstData::Reduce { arg, axis, .. } => {
-                let l = self.layout(arg).ok_or("reduce of a tile without a layout")?;
+                let l = self
+                    .layout(arg)
+                    .ok_or("reduce of a tile without a layout")?;
                 if let (Some(r), true) = (result, result_is_tile) {
                     let slice = Layout::Slice {
                         dim: axis as u32,
@@ -285,7 +334,9 @@ impl LayoutPass<'_> {
                     Some(Layout::Blocked(b)) => b,
                     _ => {
                         let t = self.tile(arg).expect("transpose of a tile");
-                        let Layout::Blocked(b) = coalesced_blocked(&t.shape.clone(), 4, self.num_warps) else {
+                        let Layout::Blocked(b) =
+                            coalesced_blocked(&t.shape.clone(), 4, self.num_warps)
+                        else {
                             unreachable!()
                         };
                         let new = self.convert(arg, &Layout::Blocked(b.clone()), block, out, cache);
@@ -295,17 +346,23 @@ impl LayoutPass<'_> {
                 };
                 self.set_layout(r, Layout::Blocked(transpose_blocked(&b)), self.strong[arg]);
             }
-            InstData::Dot { args: [a, b, acc] } => self.dot(inst, [a, b, acc], block, out, cache)?,
+            InstData::Dot { args: [a, b, acc] } => {
+                self.dot(inst, [a, b, acc], block, out, cache)?
+            }
             InstData::ConvertLayout { arg } => {
                 let r = result.expect("convert_layout has a result");
                 if self.layout(r).is_none() {
-                    let l = self.layout(arg).ok_or("convert_layout of a tile without a layout")?;
+                    let l = self
+                        .layout(arg)
+                        .ok_or("convert_layout of a tile without a layout")?;
                     self.set_layout(r, l, self.strong[arg]);
                 } else {
                     self.strong[r] = self.strong[arg];
                 }
             }
-            InstData::For { init, body, .. } => self.for_loop(inst, &init, body, block, out, cache)?,
+            InstData::For { init, body, .. } => {
+                self.for_loop(inst, &init, body, block, out, cache)?
+            }
             InstData::If {
                 then_block,
                 else_block,
@@ -324,14 +381,21 @@ impl LayoutPass<'_> {
     /// Element-wise ops: every tile operand in the layout of the first strong one.
     fn elementwise(&mut self, inst: Inst, block: Block, out: &mut Vec<Inst>, cache: &mut Cache) {
         let args = self.kernel.insts[inst].args();
-        let tiles: Vec<Value> = args.iter().copied().filter(|&a| self.tile(a).is_some()).collect();
+        let tiles: Vec<Value> = args
+            .iter()
+            .copied()
+            .filter(|&a| self.tile(a).is_some())
+            .collect();
         let Some(&first) = tiles.first() else { return };
         let lead = tiles
             .iter()
             .copied()
             .find(|&a| self.strong[a] && self.layout(a).as_ref().is_some_and(is_distributed))
             .unwrap_or(first);
-        let target = self.layout(lead).or_else(|| self.default_layout(lead)).expect("tile");
+        let target = self
+            .layout(lead)
+            .or_else(|| self.default_layout(lead))
+            .expect("tile");
         let mut strong = false;
         for a in tiles {
             let new = self.convert(a, &target, block, out, cache);
@@ -342,9 +406,20 @@ impl LayoutPass<'_> {
         self.set_layout(r, target, strong);
     }
 
-    fn dot(&mut self, inst: Inst, [a, b, acc]: [Value; 3], block: Block, out: &mut Vec<Inst>, cache: &mut Cache) -> Result<(), String> {
+    fn dot(
+        &mut self,
+        inst: Inst,
+        [a, b, acc]: [Value; 3],
+        block: Block,
+        out: &mut Vec<Inst>,
+        cache: &mut Cache,
+    ) -> Result<(), String> {
         let r = self.kernel.result(inst);
-        let shape = self.tile(r).ok_or("dot result is not a tile")?.shape.clone();
+        let shape = self
+            .tile(r)
+            .ok_or("dot result is not a tile")?
+            .shape
+            .clone();
         let mma = mma_layout(shape[0], shape[1], self.num_warps);
         let new_acc = self.convert(acc, &mma, block, out, cache);
         self.replace_arg(inst, acc, new_acc);
@@ -372,7 +447,10 @@ impl LayoutPass<'_> {
     }
 
     fn yield_args(&self, block: Block) -> (Inst, Vec<Value>) {
-        let term = *self.kernel.blocks[block].insts.last().expect("blocks end in yield");
+        let term = *self.kernel.blocks[block]
+            .insts
+            .last()
+            .expect("blocks end in yield");
         match &self.kernel.insts[term] {
             InstData::Yield { args } => (term, args.to_vec()),
             other => panic!("block {block} ends in {} instead of yield", other.opcode()),
@@ -394,7 +472,15 @@ impl LayoutPass<'_> {
         self.kernel.blocks[block].insts = insts;
     }
 
-    fn for_loop(&mut self, inst: Inst, init: &[Value], body: Block, block: Block, out: &mut Vec<Inst>, cache: &mut Cache) -> Result<(), String> {
+    fn for_loop(
+        &mut self,
+        inst: Inst,
+        init: &[Value],
+        body: Block,
+        block: Block,
+        out: &mut Vec<Inst>,
+        cache: &mut Cache,
+    ) -> Result<(), String> {
         let params: Vec<Value> = self.kernel.blocks[body].params[1..].to_vec();
         // Trial run on a copy: with each carried value in its initial layout (weak), which
         // layout does the body yield?
@@ -414,7 +500,12 @@ impl LayoutPass<'_> {
             let (_, yields) = trial.yield_args(body);
             yields
                 .iter()
-                .map(|&y| trial.layout(y).filter(is_distributed).map(|l| (l, trial.strong[y])))
+                .map(|&y| {
+                    trial
+                        .layout(y)
+                        .filter(is_distributed)
+                        .map(|l| (l, trial.strong[y]))
+                })
                 .collect()
         };
         let mut targets = Vec::new();
@@ -448,14 +539,24 @@ impl LayoutPass<'_> {
         Ok(())
     }
 
-    fn if_else(&mut self, inst: Inst, then_block: Block, else_block: Block, cache: &mut Cache) -> Result<(), String> {
+    fn if_else(
+        &mut self,
+        inst: Inst,
+        then_block: Block,
+        else_block: Block,
+        cache: &mut Cache,
+    ) -> Result<(), String> {
         self.block(then_block, &mut cache.clone())?;
         self.block(else_block, &mut cache.clone())?;
         let (_, then_vals) = self.yield_args(then_block);
         let (_, else_vals) = self.yield_args(else_block);
         let mut targets = Vec::new();
         for (&t, &e) in then_vals.iter().zip(&else_vals) {
-            let pick = if self.strong[t] || !self.strong[e] { t } else { e };
+            let pick = if self.strong[t] || !self.strong[e] {
+                t
+            } else {
+                e
+            };
             targets.push(
                 self.layout(pick)
                     .filter(is_distributed)
@@ -463,7 +564,10 @@ impl LayoutPass<'_> {
                     .map(|l| (l, self.strong[t] || self.strong[e])),
             );
         }
-        let layouts: Vec<Option<Layout>> = targets.iter().map(|t| t.as_ref().map(|(l, _)| l.clone())).collect();
+        let layouts: Vec<Option<Layout>> = targets
+            .iter()
+            .map(|t| t.as_ref().map(|(l, _)| l.clone()))
+            .collect();
         self.convert_yields(then_block, &layouts, &mut cache.clone());
         self.convert_yields(else_block, &layouts, &mut cache.clone());
         let results = self.kernel.inst_results(inst).to_vec();

@@ -5,8 +5,10 @@
 //! debug builds and tests, runs the IR verifier.
 //!
 //! Passes today:
-//! * [`layout`]: gives every tile a layout and inserts `convert_layout` where needed.
+//! * [`layout`]: gives every tile a layout and inserts `convert_layout` where needed;
+//! * [`hoist_conversions`]: moves loop-invariant `convert_layout`s in front of their loop.
 
+pub mod hoist_conversions;
 pub mod layout;
 
 use crate::codegen::target::GpuTarget;
@@ -35,7 +37,7 @@ pub enum PassError {
 }
 
 /// The names of the passes [`run`] runs, in order (for `--print-ir-after PASS`).
-pub const PASS_NAMES: &[&str] = &["layout"];
+pub const PASS_NAMES: &[&str] = &["layout", "hoist_conversions"];
 
 /// Runs every pass on `kernel`. `observe(pass, kernel)` is called after each pass with the
 /// pass's name and the IR it left.
@@ -45,7 +47,13 @@ pub fn run(
     observe: &mut dyn FnMut(&str, &Kernel),
 ) -> Result<(), PassError> {
     let _ = options.target; // No pass depends on the target yet (a Hopper lowering will).
-    step(kernel, "layout", observe, |k| layout::run(k, options.num_warps))?;
+    step(kernel, "layout", observe, |k| {
+        layout::run(k, options.num_warps)
+    })?;
+    step(kernel, "hoist_conversions", observe, |k| {
+        hoist_conversions::run(k);
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -67,6 +75,6 @@ fn step(
 /// the verifier exists. Flip `VERIFIER_READY` when `crate::ir::verify` is implemented (its
 /// stub panics with `unimplemented!`).
 pub fn verify_after_each_pass() -> bool {
-    const VERIFIER_READY: bool = false;
+    const VERIFIER_READY: bool = true;
     VERIFIER_READY && cfg!(debug_assertions)
 }
