@@ -110,3 +110,37 @@ fn cache_entries_read_back_as_written() {
     assert_eq!(tilec_runtime::cache::load(&entry), None, "a damaged entry is a miss");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The attention configurations the GPU suite runs (tests/gpu.rs), bf16 included: the
+/// example's `f16` type names rewritten, as the suite does.
+#[test]
+fn gpu_suite_attention_configurations_compile() {
+    let path = format!("{}/../dsl-examples/attention.tile", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("attention.tile");
+    let mut failures = Vec::new();
+    for half in ["f16", "bf16"] {
+        let source = Source::Text {
+            name: path.clone(),
+            text: text.replace("&f16[", &format!("&{half}[")).replace("&mut f16[", &format!("&mut {half}[")).replace("as f16", &format!("as {half}")),
+        };
+        for head_dim in [64i64, 128] {
+            for causal in [false, true] {
+                let consts = vec![("HEAD_DIM".into(), ConstValue::Int(head_dim)), ("CAUSAL".into(), ConstValue::Bool(causal))];
+                let options = CompileOptions {
+                    use_cache: false,
+                    num_warps: Some(if head_dim == 128 { 8 } else { 4 }),
+                    ..CompileOptions::default()
+                };
+                let label = format!("{half} D={head_dim} causal={causal}");
+                match compile_artifacts(&source, None, &consts, &options) {
+                    Ok(a) if entry_param_sizes(&a.ptx, &a.abi.entry) == Some(abi_param_sizes(&a.abi)) => {
+                        println!("ok      attention {label}: {} B shared", a.abi.shared_bytes)
+                    }
+                    Ok(_) => failures.push(format!("{label}: PTX parameters differ from the ABI")),
+                    Err(e) => failures.push(format!("{label}: {e}")),
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
