@@ -229,21 +229,37 @@ def check(cu, err, call):
 
 
 def build_tilec(tilec, source, head_dim, causal, block_m, block_n, workdir):
-    """Runs `tilec build --emit ptx --abi-json`; returns (ptx text, abi dict)."""
-    stem = os.path.join(workdir, f"attention_d{head_dim}_{'causal' if causal else 'full'}")
-    cmd = [
-        tilec, "build", source, "--emit", "ptx", "-o", stem + ".ptx", "--abi-json", stem + ".json",
-        "-D", f"HEAD_DIM={head_dim}", "-D", f"CAUSAL={'true' if causal else 'false'}",
-        "-D", f"BLOCK_M={block_m}", "-D", f"BLOCK_N={block_n}",
-    ]
+    """PTX and ABI of one attention specialization: (ptx text, abi dict).
+
+    Asks `tilec build --emit ptx --abi-json`; if this tilec has no such option, runs the kernel
+    once with `tilec run --gpu --no-reference` and reads the runtime's cache entry instead
+    (`<cache dir>/attention-<key>/kernel.ptx` and `abi.json`, see docs/runtime.md)."""
+    tag = f"attention_d{head_dim}_{'causal' if causal else 'full'}"
+    stem = os.path.join(workdir, tag)
+    consts = ["-D", f"HEAD_DIM={head_dim}", "-D", f"CAUSAL={'true' if causal else 'false'}",
+              "-D", f"BLOCK_M={block_m}", "-D", f"BLOCK_N={block_n}"]
+    cmd = [tilec, "build", source, "--emit", "ptx", "-o", stem + ".ptx", "--abi-json", stem + ".json"] + consts
     run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{run.stderr.strip()}")
-    with open(stem + ".ptx") as f:
+    if run.returncode == 0:
+        with open(stem + ".ptx") as f:
+            ptx = f.read()
+        with open(stem + ".json") as f:
+            return ptx, json.load(f)
+    cache = os.path.join(workdir, "cache-" + tag)
+    env = dict(os.environ, TILEC_CACHE_DIR=cache)
+    fallback = [tilec, "run", source, "--gpu", "--no-reference", "--shape", "B=1", "--shape", "H=1",
+                "--shape", "S=1", "--arg", "scale=1.0"] + consts
+    second = subprocess.run(fallback, capture_output=True, text=True, env=env)
+    entries = sorted(os.listdir(cache)) if os.path.isdir(cache) else []
+    entries = [e for e in entries if e.startswith("attention-")]
+    if second.returncode != 0 or len(entries) != 1:
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed:\n{run.stderr.strip()}\n"
+            f"and {' '.join(fallback)} failed:\n{second.stderr.strip()}")
+    with open(os.path.join(cache, entries[0], "kernel.ptx")) as f:
         ptx = f.read()
-    with open(stem + ".json") as f:
-        abi = json.load(f)
-    return ptx, abi
+    with open(os.path.join(cache, entries[0], "abi.json")) as f:
+        return ptx, json.load(f)
 
 
 def main():
