@@ -57,7 +57,8 @@ step() {
 # 1. The GPU test suite.
 filter=""
 [ $quick -eq 1 ] && filter="attention"
-TILEC_GPU_FILTER="$filter" step "gpu tests" 300 "$OUT/gpu-tests.log" \
+export TILEC_GPU_FILTER="$filter"
+step "gpu tests" 300 "$OUT/gpu-tests.log" \
     "$work/bin/gpu-tests" --nocapture --test-threads=1
 grep -E "^(ok|FAILED) |GPU suite:|test result:" "$OUT/gpu-tests.log" | tail -n 60 >> "$summary"
 
@@ -87,7 +88,8 @@ for shape in "1 8 512" "4 16 4096"; do
 done
 bench_args=()
 [ $quick -eq 1 ] && bench_args=(--quick)
-PYTHONUNBUFFERED=1 step "attention.py" 240 "$OUT/bench.log" \
+export PYTHONUNBUFFERED=1
+step "attention.py" 240 "$OUT/bench.log" \
     python3 "$work/bench/attention.py" --tilec "$tilec" --source "$attention" \
     --json "$OUT/bench-attention.json" "${bench_args[@]}"
 sed -n '/^Attention forward/,$p' "$OUT/bench.log" >> "$summary"
