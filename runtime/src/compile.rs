@@ -140,6 +140,7 @@ pub fn compile_artifacts(
     options: &CompileOptions,
 ) -> Result<Artifacts> {
     let (file_name, text) = source.read()?;
+    let options = &with_launch_overrides(options, consts);
     let entry = options
         .use_cache
         .then(cache::cache_dir)
@@ -163,6 +164,26 @@ pub fn compile_artifacts(
         let _ = cache::store(&entry, &artifacts);
     }
     Ok(artifacts)
+}
+
+/// `-D num_warps=8` / `-D num_stages=3` (which sema accepts as launch-option overrides) fill
+/// in the options that the caller left unset.
+fn with_launch_overrides(
+    options: &CompileOptions,
+    consts: &[(String, ConstValue)],
+) -> CompileOptions {
+    let given = |name: &str| {
+        consts
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| u32::try_from(v.as_i64()).ok())
+    };
+    CompileOptions {
+        num_warps: options.num_warps.or_else(|| given("num_warps")),
+        num_stages: options.num_stages.or_else(|| given("num_stages")),
+        ..options.clone()
+    }
 }
 
 /// The cache key of one compilation.

@@ -11,18 +11,32 @@ use tilec_runtime::signature::{SigDim, SigParam};
 use tilec_runtime::tensor::contiguous_strides;
 
 fn example(name: &str) -> Source {
-    Source::file(format!("{}/../dsl-examples/{name}.tile", env!("CARGO_MANIFEST_DIR")))
+    Source::file(format!(
+        "{}/../dsl-examples/{name}.tile",
+        env!("CARGO_MANIFEST_DIR")
+    ))
 }
 
 fn compile(name: &str, consts: &[(String, ConstValue)]) -> Result<Artifacts, String> {
-    let options = CompileOptions { use_cache: false, ..CompileOptions::default() };
+    let options = CompileOptions {
+        use_cache: false,
+        ..CompileOptions::default()
+    };
     compile_artifacts(&example(name), None, consts, &options).map_err(|e| format!("{name}: {e}"))
 }
 
 /// Checks one compiled example; `Err` describes the first disagreement.
-fn check_case(name: &str, consts: &[(String, ConstValue)], sizes: &[(&str, usize)], grid: [u32; 3]) -> Result<(), String> {
+fn check_case(
+    name: &str,
+    consts: &[(String, ConstValue)],
+    sizes: &[(&str, usize)],
+    grid: [u32; 3],
+) -> Result<(), String> {
     let artifacts = compile(name, consts)?;
-    artifacts.signature.check_abi(&artifacts.abi).map_err(|e| e.to_string())?;
+    artifacts
+        .signature
+        .check_abi(&artifacts.abi)
+        .map_err(|e| e.to_string())?;
     let declared = entry_param_sizes(&artifacts.ptx, &artifacts.abi.entry);
     if declared != Some(abi_param_sizes(&artifacts.abi)) {
         return Err(format!(
@@ -30,9 +44,17 @@ fn check_case(name: &str, consts: &[(String, ConstValue)], sizes: &[(&str, usize
             abi_param_sizes(&artifacts.abi)
         ));
     }
-    let plan = plan_launch(&artifacts.signature, &artifacts.abi, &fake_args(&artifacts, sizes)).map_err(|e| e.to_string())?;
+    let plan = plan_launch(
+        &artifacts.signature,
+        &artifacts.abi,
+        &fake_args(&artifacts, sizes),
+    )
+    .map_err(|e| e.to_string())?;
     if plan.grid != grid || plan.block[0] != 32 * artifacts.abi.num_warps {
-        return Err(format!("grid {:?} block {:?}, expected grid {grid:?}", plan.grid, plan.block));
+        return Err(format!(
+            "grid {:?} block {:?}, expected grid {grid:?}",
+            plan.grid, plan.block
+        ));
     }
     Ok(())
 }
@@ -52,7 +74,11 @@ fn fake_args(artifacts: &Artifacts, sizes: &[(&str, usize)]) -> Vec<ArgDesc> {
                         SigDim::Const(c) => *c as usize,
                         SigDim::Sym(s) => {
                             let name = &sig.symbols[*s as usize];
-                            sizes.iter().find(|(n, _)| n == name).map(|(_, v)| *v).expect("size given")
+                            sizes
+                                .iter()
+                                .find(|(n, _)| n == name)
+                                .map(|(_, v)| *v)
+                                .expect("size given")
                         }
                     })
                     .collect();
@@ -60,7 +86,13 @@ fn fake_args(artifacts: &Artifacts, sizes: &[(&str, usize)]) -> Vec<ArgDesc> {
                 let bytes = shape.iter().product::<usize>() * dtype.size_bytes() as usize;
                 let address = next_address;
                 next_address += (bytes as u64).next_multiple_of(256).max(256);
-                ArgDesc::Tensor(TensorArg { dtype, strides: contiguous_strides(&shape), shape, address, allocation_bytes: bytes })
+                ArgDesc::Tensor(TensorArg {
+                    dtype,
+                    strides: contiguous_strides(&shape),
+                    shape,
+                    address,
+                    allocation_bytes: bytes,
+                })
             }
             SigParam::Scalar { dtype, .. } => match DType::from(*dtype) {
                 DType::I1 => ArgDesc::Bool(true),
@@ -71,17 +103,38 @@ fn fake_args(artifacts: &Artifacts, sizes: &[(&str, usize)]) -> Vec<ArgDesc> {
         .collect()
 }
 
+/// Example name, const overrides, shape-symbol sizes, and the grid they must give.
+type Case = (
+    &'static str,
+    Vec<(String, ConstValue)>,
+    Vec<(&'static str, usize)>,
+    [u32; 3],
+);
+
 #[test]
 fn examples_compile_to_consistent_artifacts() {
-    let cases: Vec<(&str, Vec<(String, ConstValue)>, Vec<(&str, usize)>, [u32; 3])> = vec![
+    let cases: Vec<Case> = vec![
         ("vector_add", vec![], vec![("N", 5000)], [5, 1, 1]),
         ("softmax", vec![], vec![("M", 37), ("N", 1000)], [10, 1, 1]),
-        ("matmul", vec![], vec![("M", 100), ("N", 70), ("K", 33)], [2, 2, 1]),
+        (
+            "matmul",
+            vec![],
+            vec![("M", 100), ("N", 70), ("K", 33)],
+            [2, 2, 1],
+        ),
         ("layernorm", vec![], vec![("M", 33), ("N", 1000)], [9, 1, 1]),
-        ("attention", vec![], vec![("B", 2), ("H", 3), ("S", 4097)], [65, 6, 1]),
         (
             "attention",
-            vec![("HEAD_DIM".into(), ConstValue::Int(128)), ("CAUSAL".into(), ConstValue::Bool(true))],
+            vec![],
+            vec![("B", 2), ("H", 3), ("S", 4097)],
+            [65, 6, 1],
+        ),
+        (
+            "attention",
+            vec![
+                ("HEAD_DIM".into(), ConstValue::Int(128)),
+                ("CAUSAL".into(), ConstValue::Bool(true)),
+            ],
             vec![("B", 1), ("H", 2), ("S", 17)],
             [1, 2, 1],
         ),
@@ -91,7 +144,10 @@ fn examples_compile_to_consistent_artifacts() {
         match check_case(name, &consts, &sizes, grid) {
             Ok(()) => println!("ok      {name} {consts:?} {sizes:?}"),
             Err(e) => {
-                println!("FAILED  {name} {consts:?} {sizes:?}: {}", e.lines().next().unwrap_or_default());
+                println!(
+                    "FAILED  {name} {consts:?} {sizes:?}: {}",
+                    e.lines().next().unwrap_or_default()
+                );
                 failures.push(format!("{name} {consts:?}: {e}"));
             }
         }
@@ -107,7 +163,11 @@ fn cache_entries_read_back_as_written() {
     tilec_runtime::cache::store(&entry, &artifacts).expect("store");
     assert_eq!(tilec_runtime::cache::load(&entry), Some(artifacts));
     std::fs::remove_file(entry.join("abi.json")).expect("remove");
-    assert_eq!(tilec_runtime::cache::load(&entry), None, "a damaged entry is a miss");
+    assert_eq!(
+        tilec_runtime::cache::load(&entry),
+        None,
+        "a damaged entry is a miss"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -115,17 +175,26 @@ fn cache_entries_read_back_as_written() {
 /// example's `f16` type names rewritten, as the suite does.
 #[test]
 fn gpu_suite_attention_configurations_compile() {
-    let path = format!("{}/../dsl-examples/attention.tile", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../dsl-examples/attention.tile",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).expect("attention.tile");
     let mut failures = Vec::new();
     for half in ["f16", "bf16"] {
         let source = Source::Text {
             name: path.clone(),
-            text: text.replace("&f16[", &format!("&{half}[")).replace("&mut f16[", &format!("&mut {half}[")).replace("as f16", &format!("as {half}")),
+            text: text
+                .replace("&f16[", &format!("&{half}["))
+                .replace("&mut f16[", &format!("&mut {half}["))
+                .replace("as f16", &format!("as {half}")),
         };
         for head_dim in [64i64, 128] {
             for causal in [false, true] {
-                let consts = vec![("HEAD_DIM".into(), ConstValue::Int(head_dim)), ("CAUSAL".into(), ConstValue::Bool(causal))];
+                let consts = vec![
+                    ("HEAD_DIM".into(), ConstValue::Int(head_dim)),
+                    ("CAUSAL".into(), ConstValue::Bool(causal)),
+                ];
                 let options = CompileOptions {
                     use_cache: false,
                     num_warps: Some(if head_dim == 128 { 8 } else { 4 }),
@@ -133,7 +202,10 @@ fn gpu_suite_attention_configurations_compile() {
                 };
                 let label = format!("{half} D={head_dim} causal={causal}");
                 match compile_artifacts(&source, None, &consts, &options) {
-                    Ok(a) if entry_param_sizes(&a.ptx, &a.abi.entry) == Some(abi_param_sizes(&a.abi)) => {
+                    Ok(a)
+                        if entry_param_sizes(&a.ptx, &a.abi.entry)
+                            == Some(abi_param_sizes(&a.abi)) =>
+                    {
                         println!("ok      attention {label}: {} B shared", a.abi.shared_bytes)
                     }
                     Ok(_) => failures.push(format!("{label}: PTX parameters differ from the ABI")),
