@@ -15,6 +15,7 @@ pub mod diagnostics;
 pub mod driver;
 pub mod interp;
 pub mod ir;
+pub mod passes;
 pub mod reference;
 pub mod sema;
 pub mod syntax;

@@ -1,5 +1,7 @@
 //! Shared helpers for the test harnesses: paths, seeded random inputs, host references.
 
+pub mod ptxas;
+
 pub use tilec::reference;
 
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 //! Exit codes: 0 on success, 1 when the user's program (or its inputs) has errors, with
 //! diagnostics on stderr, 2 on usage errors (clap's convention).
 
+mod gpu;
 mod inputs;
 mod options;
 mod reference_check;
@@ -37,6 +38,8 @@ enum Command {
     Build(BuildArgs),
     /// Run a kernel on seeded random inputs and summarize its outputs.
     Run(run_interp::RunArgs),
+    /// Time a kernel on the GPU (CUDA-graph replays and single launches).
+    Bench(gpu::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Check { file, define } => check(&file, &define),
         Command::Build(args) => build(&args),
         Command::Run(args) => run_interp::run(&args),
+        Command::Bench(args) => gpu::bench(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

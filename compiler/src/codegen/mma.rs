@@ -1,0 +1,383 @@
+//! Tensor cores: `ldmatrix` loads of dot operands from shared memory, and `dot` as
+//! `mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}.{f16,bf16}.f32`.
+//!
+//! Register contracts are the dot-operand and mma thread maps (`thread_map.rs`): per
+//! 16x16 A block 8 halves `a0..a7`, per 16x8 B block 4 halves `b0..b3`, per 16x8 accumulator
+//! block 4 floats; packed two halves per 32-bit register for the instruction.
+//!
+//! Operands stay in shared memory until `dot` runs: it loads, per k-step, the B blocks, then
+//! per m-block the A block, and issues the mma.sync of that k-step ([`SharedOperand`]).
+//!
+//! `ldmatrix.x4` loads the 4 8x8 matrices of an A block (`.x2`: the 2 of a B block). Lane
+//! `l` hands over the address of row `l % 8` of matrix `l / 8`; matrix `j` is where the
+//! block's registers `2j, 2j+1` live. A matrix row is 8 elements contiguous in shared memory
+//! (a swizzle chunk), along k when the tile is k-contiguous (plain `ldmatrix`), along m / n
+//! otherwise (`ldmatrix.trans`). Limits: 16-bit types, blocks that divide the tile, a swizzle
+//! `vec` of at least 8; other cases load element by element.
+
+use super::index::IndexArith;
+use super::shared_layout;
+use super::thread_map::ThreadMap;
+use super::values::Lowered;
+use super::{Cg, CodegenError};
+use crate::ir::layout::{Layout, SharedLayout};
+use crate::ir::{DType, Value};
+use inkwell::types::BasicTypeEnum;
+use inkwell::values::BasicValueEnum;
+
+/// How one warp loads a dot operand with `ldmatrix`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LdmatrixPlan {
+    pub op_idx: u8,
+    /// `.trans`: the shared tile is contiguous along m (A) or n (B), not k.
+    pub trans: bool,
+    /// Matrices per instruction: 4 for A, 2 for B.
+    pub matrices: u32,
+    /// Registers (elements) per instruction: 8 for A, 4 for B.
+    pub regs_per_block: usize,
+    /// Offset of matrix `1 << b` from matrix 0, per bit `b` of the matrix index.
+    pub matrix_steps: Vec<Vec<u32>>,
+}
+
+/// Whether (and how) a tile with shared layout `sl` and shape `shape` is loaded into the
+/// dot-operand map `map` by `ldmatrix`.
+pub fn ldmatrix_plan(
+    sl: &SharedLayout,
+    shape: &[u32],
+    dtype: DType,
+    layout: &Layout,
+    map: &ThreadMap,
+) -> Option<LdmatrixPlan> {
+    let Layout::DotOperand { op_idx, parent, .. } = layout else {
+        return None;
+    };
+    let Layout::Mma(m) = parent.as_ref() else {
+        return None;
+    };
+    if dtype.size_bytes() != 2 || shape.len() != 2 || shared_layout::check(sl, shape).is_err() {
+        return None;
+    }
+    let (wm, wn) = (m.warps_per_cta[0], m.warps_per_cta[1]);
+    let k_dim = if *op_idx == 0 { 1 } else { 0 };
+    let fast = sl.order[0] as usize;
+    let trans = fast != k_dim;
+    // 8 consecutive elements along the fast dim must be one contiguous, aligned chunk.
+    if shape[fast] < 8 || (sl.max_phase > 1 && sl.vec < 8) {
+        return None;
+    }
+    let (matrices, regs_per_block, blocks): (u32, usize, u32) = if *op_idx == 0 {
+        (4, 8, (shape[0] / (16 * wm)) * (shape[1] / 16))
+    } else {
+        (2, 4, (shape[0] / 16) * (shape[1] / (8 * wn)))
+    };
+    if blocks == 0 || map.regs.len() != blocks as usize * regs_per_block {
+        return None;
+    }
+    // Matrix j of block b starts at register b * regs_per_block + 2j; the steps between
+    // matrices must be the same in every block.
+    let steps: Vec<Vec<u32>> = (0..matrices.trailing_zeros())
+        .map(|bit| {
+            let r = 2 * (1usize << bit);
+            (0..2).map(|d| map.regs[r][d] - map.regs[0][d]).collect()
+        })
+        .collect();
+    for b in 0..blocks as usize {
+        let first = b * regs_per_block;
+        for j in 0..matrices as usize {
+            let mut want = map.regs[first].clone();
+            for (bit, step) in steps.iter().enumerate() {
+                if j >> bit & 1 == 1 {
+                    want[0] += step[0];
+                    want[1] += step[1];
+                }
+            }
+            if map.regs[first + 2 * j] != want {
+                return None;
+            }
+        }
+    }
+    Some(LdmatrixPlan {
+        op_idx: *op_idx,
+        trans,
+        matrices,
+        regs_per_block,
+        matrix_steps: steps,
+    })
+}
+
+/// The coordinate of the matrix row whose address thread `tid` hands to the `ldmatrix` of
+/// block `block`.
+pub fn ldmatrix_row<A: IndexArith>(
+    ia: &mut A,
+    plan: &LdmatrixPlan,
+    map: &ThreadMap,
+    tid: A::V,
+    block: usize,
+) -> Vec<A::V> {
+    // The block's origin as warp lane 0 sees it.
+    let warp = ia.div(tid, 32);
+    let warp_tid = ia.mul(warp, 32);
+    let base = map.thread_base(ia, warp_tid);
+    let mut origin: Vec<A::V> = (0..2)
+        .map(|d| ia.add_const(base[d], map.regs[block * plan.regs_per_block][d]))
+        .collect();
+    // Lane l addresses matrix (l / 8) % matrices, row l % 8.
+    let lane = ia.rem(tid, 32);
+    let matrix = ia.div(lane, 8);
+    for (bit, step) in plan.matrix_steps.iter().enumerate() {
+        let b = ia.shr(matrix, bit as u32);
+        let b = ia.and(b, 1);
+        for d in 0..2 {
+            if step[d] != 0 {
+                let t = ia.mul(b, step[d]);
+                origin[d] = ia.add(origin[d], t);
+            }
+        }
+    }
+    let row = ia.rem(lane, 8);
+    let k_dim = if plan.op_idx == 0 { 1 } else { 0 };
+    let row_dim = if plan.trans { k_dim } else { 1 - k_dim };
+    origin[row_dim] = ia.add(origin[row_dim], row);
+    (0..2).map(|d| ia.rem(origin[d], map.shape[d])).collect()
+}
+
+/// A dot operand left in shared memory, loaded by `ldmatrix` one block at a time where
+/// `dot` needs it (so only one k-step of it occupies registers).
+#[derive(Clone, Debug)]
+pub struct SharedOperand {
+    pub shared: SharedLayout,
+    pub shape: Vec<u32>,
+    pub byte_offset: u32,
+    pub dtype: DType,
+    pub plan: LdmatrixPlan,
+    pub map: ThreadMap,
+}
+
+impl<'ctx> Cg<'_, 'ctx> {
+    /// Loads block `block` of a dot operand from shared memory: its `regs_per_block`
+    /// registers.
+    pub fn ldmatrix_block(
+        &self,
+        op: &SharedOperand,
+        block: usize,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+        let plan = &op.plan;
+        let i32t = self.ctx.i32_type();
+        let name = format!(
+            "llvm.nvvm.ldmatrix.sync.aligned.m8n8.x{}{}.b16.p3",
+            plan.matrices,
+            if plan.trans { ".trans" } else { "" }
+        );
+        let fields: Vec<BasicTypeEnum> = (0..plan.matrices).map(|_| i32t.into()).collect();
+        let ret: BasicTypeEnum = self.ctx.struct_type(&fields, false).into();
+        let shared_ptr = self
+            .ctx
+            .ptr_type(inkwell::AddressSpace::from(super::signature::SHARED));
+        let f = self.intrinsic(&name, Some(ret), &[shared_ptr.into()]);
+        let pair_ty = super::values::llvm_type(self.ctx, op.dtype)
+            .into_float_type()
+            .vec_type(2);
+        let mut ia = self.index();
+        let row = ldmatrix_row(&mut ia, plan, &op.map, self.tid, block);
+        let elem = shared_layout::offset(&mut ia, &op.shared, &op.shape, &row);
+        let ptr = self.shared_elem_ptr(op.byte_offset, elem, op.dtype)?;
+        let out = self
+            .call(f, &[ptr.into()])
+            .expect("ldmatrix returns registers");
+        let mut regs = Vec::with_capacity(plan.regs_per_block);
+        for j in 0..plan.matrices {
+            let word = self.b.build_extract_value(out.into_struct_value(), j, "")?;
+            let pair = self
+                .b
+                .build_bit_cast(word, pair_ty, "")?
+                .into_vector_value();
+            for i in 0..2u64 {
+                regs.push(
+                    self.b
+                        .build_extract_element(pair, i32t.const_int(i, false), "")?,
+                );
+            }
+        }
+        Ok(regs)
+    }
+
+    /// The registers of block `block` (of `per_block` registers) of dot operand `v`.
+    fn operand_block(
+        &self,
+        v: Value,
+        block: usize,
+        per_block: usize,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+        match self.get(v)? {
+            Lowered::SharedOperand(op) => self.ldmatrix_block(op, block),
+            Lowered::Tile(regs) => Ok(regs[block * per_block..(block + 1) * per_block].to_vec()),
+            _ => Err(CodegenError::Internal(
+                "dot operand is neither registers nor in shared memory".into(),
+            )),
+        }
+    }
+
+    /// `dot(a, b, acc)` with `mma.sync.m16n8k16` per (m, n, k) block.
+    pub fn lower_dot(
+        &mut self,
+        [a, b, acc]: [Value; 3],
+        result: Value,
+    ) -> Result<(), CodegenError> {
+        let at = self.tile_type(a)?;
+        let rt = self.tile_type(result)?;
+        let Some(Layout::Mma(mma)) = &rt.layout else {
+            return Err(CodegenError::Internal(
+                "dot result without an mma layout".into(),
+            ));
+        };
+        let (wm, wn) = (mma.warps_per_cta[0], mma.warps_per_cta[1]);
+        let (m, n, k) = (rt.shape[0], rt.shape[1], at.shape[1]);
+        let reps_m = (m / (16 * wm)).max(1) as usize;
+        let reps_n = (n / (8 * wn)).max(1) as usize;
+        let reps_k = (k / 16) as usize;
+        let cr = self.regs(acc)?;
+        if cr.len() != reps_m * reps_n * 4 {
+            return Err(CodegenError::Internal(format!(
+                "dot [{m}x{k}] x [{k}x{n}] with warps {wm}x{wn}: {} accumulator registers",
+                cr.len()
+            )));
+        }
+        let f32t = self.ctx.f32_type();
+        let i32t = self.ctx.i32_type();
+        let (name, word_ty): (&str, BasicTypeEnum) = match at.dtype {
+            DType::F16 => (
+                "llvm.nvvm.mma.m16n8k16.row.col.f32.f32",
+                self.ctx.f16_type().vec_type(2).into(),
+            ),
+            DType::BF16 => ("llvm.nvvm.mma.m16n8k16.row.col.bf16", i32t.into()),
+            d => return Err(CodegenError::Internal(format!("dot of {d}"))),
+        };
+        let mut params = vec![word_ty; 6];
+        params.extend([BasicTypeEnum::from(f32t); 4]);
+        let ret = self.ctx.struct_type(&[f32t.into(); 4], false);
+        let f = self.intrinsic(name, Some(ret.into()), &params);
+        let elem_pair = super::values::llvm_type(self.ctx, at.dtype)
+            .into_float_type()
+            .vec_type(2);
+        let pack = |cg: &Self,
+                    x: BasicValueEnum<'ctx>,
+                    y: BasicValueEnum<'ctx>|
+         -> Result<BasicValueEnum<'ctx>, CodegenError> {
+            let mut v = elem_pair.get_undef();
+            v = cg.b.build_insert_element(v, x, i32t.const_zero(), "")?;
+            v =
+                cg.b.build_insert_element(v, y, i32t.const_int(1, false), "")?;
+            Ok(cg.b.build_bit_cast(v, word_ty, "")?)
+        };
+        let mut out = cr;
+        // k outermost: one k-step of B and one block of A are in registers at a time.
+        for rk in 0..reps_k {
+            let mut b_words = Vec::with_capacity(reps_n);
+            for rn in 0..reps_n {
+                let regs = self.operand_block(b, rn * reps_k + rk, 4)?;
+                b_words.push([pack(self, regs[0], regs[1])?, pack(self, regs[2], regs[3])?]);
+            }
+            for rm in 0..reps_m {
+                let regs = self.operand_block(a, rm * reps_k + rk, 8)?;
+                let a_words = (0..4)
+                    .map(|i| pack(self, regs[2 * i], regs[2 * i + 1]))
+                    .collect::<Result<Vec<_>, _>>()?;
+                for (rn, bw) in b_words.iter().enumerate() {
+                    let c0 = (rm * reps_n + rn) * 4;
+                    let mut args = a_words.clone();
+                    args.extend_from_slice(bw);
+                    args.extend_from_slice(&out[c0..c0 + 4]);
+                    let d = self.call(f, &args).expect("mma returns the accumulator");
+                    for i in 0..4 {
+                        out[c0 + i] =
+                            self.b
+                                .build_extract_value(d.into_struct_value(), i as u32, "")?;
+                    }
+                }
+            }
+        }
+        self.set(result, Lowered::Tile(out));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codegen::index::Concrete;
+    use crate::codegen::shared_layout::mma_swizzle;
+    use crate::ir::layout::MmaLayout;
+
+    fn operand(op_idx: u8, wm: u32, wn: u32) -> Layout {
+        Layout::DotOperand {
+            op_idx,
+            parent: Box::new(Layout::Mma(MmaLayout {
+                version: 2,
+                warps_per_cta: vec![wm, wn],
+            })),
+            k_width: 2,
+        }
+    }
+
+    /// Simulates `ldmatrix` as the PTX ISA describes it, on logical coordinates: for each
+    /// thread, the elements it receives, in register order.
+    fn simulate(plan: &LdmatrixPlan, map: &ThreadMap, num_warps: u32) -> Vec<Vec<Vec<u32>>> {
+        let k_dim = if plan.op_idx == 0 { 1 } else { 0 };
+        let fast = if plan.trans { 1 - k_dim } else { k_dim };
+        let blocks = map.regs.len() / plan.regs_per_block;
+        let mut out = vec![Vec::new(); (32 * num_warps) as usize];
+        for warp in 0..num_warps {
+            for block in 0..blocks {
+                // The row each lane hands over.
+                let rows: Vec<Vec<u32>> = (0..32)
+                    .map(|lane| ldmatrix_row(&mut Concrete, plan, map, warp * 32 + lane, block))
+                    .collect();
+                for lane in 0..32u32 {
+                    for j in 0..plan.matrices {
+                        for i in 0..2u32 {
+                            let (row_lane, pos) = if plan.trans {
+                                // .trans: element (row 2(l%4)+i, col l/4) of the stored matrix.
+                                (8 * j + 2 * (lane % 4) + i, lane / 4)
+                            } else {
+                                // Row l/4, elements 2(l%4), 2(l%4)+1.
+                                (8 * j + lane / 4, 2 * (lane % 4) + i)
+                            };
+                            let mut e = rows[row_lane as usize].clone();
+                            e[fast] += pos;
+                            out[(warp * 32 + lane) as usize].push(e);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ldmatrix_delivers_the_dot_operand_fragments() {
+        let cases = [
+            (0u8, [64u32, 64u32], vec![1u32, 0], 4u32, (4u32, 1u32)), // A, k-contiguous
+            (0, [128, 32], vec![0, 1], 4, (4, 1)),                    // A, m-contiguous (.trans)
+            (1, [64, 64], vec![0, 1], 4, (4, 1)),                     // B = K^T, k-contiguous
+            (1, [64, 64], vec![1, 0], 4, (4, 1)), // B = V, n-contiguous (.trans)
+            (0, [64, 32], vec![1, 0], 4, (2, 2)),
+            (1, [32, 64], vec![1, 0], 8, (2, 4)),
+        ];
+        for (op_idx, shape, order, warps, (wm, wn)) in cases {
+            let layout = operand(op_idx, wm, wn);
+            let map = ThreadMap::new(&layout, &shape, warps).unwrap();
+            let sl = mma_swizzle(shape[order[0] as usize], 2, order.clone());
+            let plan = ldmatrix_plan(&sl, &shape, DType::F16, &layout, &map)
+                .unwrap_or_else(|| panic!("ldmatrix applies to op {op_idx} {shape:?} {order:?}"));
+            assert_eq!(plan.trans, order[0] != if op_idx == 0 { 1 } else { 0 });
+            let got = simulate(&plan, &map, warps);
+            for t in 0..32 * warps {
+                let want: Vec<Vec<u32>> = (0..map.regs.len()).map(|r| map.element(t, r)).collect();
+                assert_eq!(
+                    got[t as usize], want,
+                    "op {op_idx} {shape:?} {order:?} thread {t}"
+                );
+            }
+        }
+    }
+}
