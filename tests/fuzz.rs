@@ -21,7 +21,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Flip to `true` when sema lands (its stub panics with `unimplemented!`): then every input
 /// that parses is also lowered.
-const RUN_SEMA: bool = false;
+const RUN_SEMA: bool = true;
 
 /// The attention example of the language reference (also a parser unit test).
 const ATTENTION: &str = include_str!("../compiler/src/syntax/testdata/attention.tile");
@@ -122,7 +122,17 @@ fn front_end_panics(source: &str) -> Option<String> {
     let result = catch_unwind(AssertUnwindSafe(|| {
         if let Ok(module) = tilec::syntax::parse(source) {
             if RUN_SEMA {
-                let _ = tilec::sema::lower_kernel(&module, None, &Default::default());
+                let _ = tilec::sema::check_module(&module, &Default::default());
+                // Whatever lowers must also pass the IR verifier: an internal error is a bug.
+                if let Err(diags) = tilec::driver::lower(
+                    &tilec::driver::SourceFile::new("fuzz.tile", source),
+                    None,
+                    &Default::default(),
+                ) {
+                    if let Some(d) = diags.iter().find(|d| d.code == "tilec::internal_error") {
+                        panic!("{}: {:?}", d.message, d.notes);
+                    }
+                }
             }
         }
     }));

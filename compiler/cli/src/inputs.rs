@@ -22,7 +22,7 @@ pub fn tensor_shape(kernel: &Kernel, dims: &[Dim], shapes: &[ShapeDef]) -> Resul
                     .rev()
                     .find(|s| &s.name == name)
                     .map(|s| s.value)
-                    .ok_or_else(|| format!("missing size of shape symbol `{name}`: pass --shape {name}=N"))
+                    .ok_or_else(|| format!("missing size of shape symbol `{name}`: pass --shape {name}=<size>"))
             }
         })
         .collect()

@@ -91,3 +91,43 @@ fn run_interp_missing_shape_exits_1() {
         1,
     );
 }
+
+/// Every broken program of the UI corpus: `tilec check` exits 1 and prints a diagnostic with a
+/// labelled source span (miette's `╭─[file:line:col]` frame), never a panic.
+#[test]
+fn every_ui_program_fails_check_with_a_span() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files: Vec<_> = std::fs::read_dir(root.join("tests/ui"))
+        .expect("tests/ui exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "tile"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 30, "the UI corpus has {} programs", files.len());
+    for file in files {
+        let source = std::fs::read_to_string(&file).expect("readable");
+        let mut args = vec!["check".to_string(), file.display().to_string()];
+        // `// kernel: NAME` selects one kernel, which only `build` does.
+        if let Some(name) = source.lines().next().and_then(|l| l.strip_prefix("// kernel:")) {
+            args = ["build", &file.display().to_string(), "--emit", "ir", "--kernel", name.trim()]
+                .map(String::from)
+                .to_vec();
+        }
+        // `// overrides: A=1, B=2` on the first line become -D options, as in tests/ui.rs.
+        if let Some(rest) = source.lines().next().and_then(|l| l.strip_prefix("// overrides:")) {
+            for item in rest.split(',') {
+                args.push("-D".into());
+                args.push(item.trim().to_string());
+            }
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_tilec"))
+            .args(&args)
+            .current_dir(&root)
+            .output()
+            .expect("the tilec binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", file.display());
+        assert!(stderr.contains("╭─["), "{}: no labelled span in:\n{stderr}", file.display());
+        assert!(!stderr.contains("panicked"), "{}: {stderr}", file.display());
+    }
+}

@@ -2,8 +2,8 @@
 //! much shared memory for the target.
 //!
 //! Registers are estimated from the tiles live at each point of the kernel (in program
-//! order, a value live from its definition to its last use, and through the end of any loop
-//! that uses it): a distributed tile costs its registers per thread times its element size
+//! order, a value live from its definition up to its last use, and through the end of any
+//! loop that uses it): a distributed tile costs its registers per thread times its element size
 //! in 32-bit words (nothing for splats, iotas and broadcasts, whose registers copy others),
 //! plus a fixed allowance for addresses and indices. The estimate is rough
 //! (LLVM and ptxas may do better or worse) and only meant to catch hopeless configurations
@@ -202,7 +202,10 @@ fn check_registers(kernel: &Kernel, num_warps: u32) -> Option<Diagnostic> {
             continue;
         }
         let regs = tile_registers(t, num_warps);
-        for p in start..=end.min(lin.len.saturating_sub(1)) {
+        // A value dies at its last use: a result defined there (a dot's, over its
+        // accumulator) may take its registers.
+        let end = end.min(lin.len.saturating_sub(1)).max(start + 1);
+        for p in start..end {
             live[p] += regs;
             if biggest_at[p].is_none_or(|(r, _)| r < regs) {
                 biggest_at[p] = Some((regs, v));

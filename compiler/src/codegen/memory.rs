@@ -97,23 +97,32 @@ impl<'ctx> Cg<'_, 'ctx> {
         dims: &[SliceDim],
         coord: &[IntValue<'ctx>],
     ) -> Result<(Vec<IntValue<'ctx>>, IntValue<'ctx>), CodegenError> {
+        // Indices are i32 or i64 scalars; compute in i64 so neither overflows nor mixes.
+        let i64t = self.ctx.i64_type();
+        let widen = |v: IntValue<'ctx>| -> Result<IntValue<'ctx>, CodegenError> {
+            Ok(if v.get_type().get_bit_width() == 64 {
+                v
+            } else {
+                self.b.build_int_s_extend(v, i64t, "")?
+            })
+        };
         let mut idx = Vec::with_capacity(dims.len());
         let mut in_bounds = self.ctx.bool_type().const_int(1, false);
         let mut tile_dim = 0;
         for (k, d) in dims.iter().enumerate() {
             let i = match d {
-                SliceDim::Index(v) => self.int_scalar(*v)?,
+                SliceDim::Index(v) => widen(self.int_scalar(*v)?)?,
                 SliceDim::Range { start, .. } => {
-                    let s = self.int_scalar(*start)?;
-                    let c = coord[tile_dim];
+                    let s = widen(self.int_scalar(*start)?)?;
+                    // Tile coordinates are small and non-negative.
+                    let c = self.b.build_int_z_extend(coord[tile_dim], i64t, "")?;
                     tile_dim += 1;
                     self.b.build_int_add(s, c, "")?
                 }
             };
             // Unsigned compare: a negative index is out of bounds too.
-            let ok = self
-                .b
-                .build_int_compare(IntPredicate::ULT, i, t.sizes[k], "")?;
+            let size = self.b.build_int_z_extend(t.sizes[k], i64t, "")?;
+            let ok = self.b.build_int_compare(IntPredicate::ULT, i, size, "")?;
             in_bounds = self.b.build_and(in_bounds, ok, "")?;
             idx.push(i);
         }
@@ -129,9 +138,8 @@ impl<'ctx> Cg<'_, 'ctx> {
     ) -> Result<IntValue<'ctx>, CodegenError> {
         let i64t = self.ctx.i64_type();
         let last = idx.len() - 1;
-        let mut offset = self.b.build_int_s_extend(idx[last], i64t, "")?;
+        let mut offset = idx[last];
         for (&i, &stride) in idx[..last].iter().zip(&t.strides) {
-            let i = self.b.build_int_s_extend(i, i64t, "")?;
             let term = self.b.build_int_mul(i, stride, "")?;
             offset = self.b.build_int_add(offset, term, "")?;
         }
@@ -166,9 +174,14 @@ impl<'ctx> Cg<'_, 'ctx> {
             .b
             .build_and(t.sizes[last], self.i32_const((v - 1) as u64), "")?;
         if let SliceDim::Range { start, .. } = dims[last] {
-            let s =
-                self.b
-                    .build_and(self.int_scalar(start)?, self.i32_const((v - 1) as u64), "")?;
+            // Only the low bits matter: an i64 start is truncated.
+            let start = self.int_scalar(start)?;
+            let start = self
+                .b
+                .build_int_truncate_or_bit_cast(start, self.ctx.i32_type(), "")?;
+            let s = self
+                .b
+                .build_and(start, self.i32_const((v - 1) as u64), "")?;
             last32 = self.b.build_or(last32, s, "")?;
         }
         let last64 = self.b.build_int_z_extend(last32, i64t, "")?;
