@@ -367,10 +367,20 @@ mod tests {
         let mut k = ir::Kernel::new("attention");
         k.consts.push(("HEAD_DIM".into(), ConstValue::Int(64)));
         k.consts.push(("CAUSAL".into(), ConstValue::Bool(false)));
-        let shapes = vec![("B".to_string(), 2), ("H".to_string(), 3), ("S".to_string(), 100)];
-        assert_eq!(attention_flops(&k, &shapes), Some(4.0 * 2.0 * 3.0 * 100.0 * 100.0 * 64.0));
+        let shapes = vec![
+            ("B".to_string(), 2),
+            ("H".to_string(), 3),
+            ("S".to_string(), 100),
+        ];
+        assert_eq!(
+            attention_flops(&k, &shapes),
+            Some(4.0 * 2.0 * 3.0 * 100.0 * 100.0 * 64.0)
+        );
         k.consts[1].1 = ConstValue::Bool(true);
-        assert_eq!(attention_flops(&k, &shapes), Some(2.0 * 2.0 * 3.0 * 100.0 * 100.0 * 64.0));
+        assert_eq!(
+            attention_flops(&k, &shapes),
+            Some(2.0 * 2.0 * 3.0 * 100.0 * 100.0 * 64.0)
+        );
         assert_eq!(attention_flops(&k, &shapes[..2]), None, "S unknown");
         k.name = "matmul".into();
         assert_eq!(attention_flops(&k, &shapes), None);
