@@ -169,7 +169,15 @@ pub fn run_gpu(args: &RunArgs, gpu: &GpuOptions) -> Result<(), Failure> {
         verify::run_on_gpu(&kernel, &stream, &inputs).map_err(|e| fail("running on the GPU", e))?;
     let device_name = device.name().unwrap_or_else(|_| "the GPU".into());
     let params = &kernel.signature().params;
-    println!("{}: ran on {device_name}", ir.name);
+    println!(
+        "{}: ran on {device_name} (num_warps {}, {} B shared memory, {} registers)",
+        ir.name,
+        kernel.abi().num_warps,
+        kernel.abi().shared_bytes,
+        kernel
+            .num_registers()
+            .map_or("?".to_string(), |n| n.to_string())
+    );
     let mut all_passed = true;
     if gpu.no_reference {
         for (index, out) in &outputs {
