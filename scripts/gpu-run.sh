@@ -60,7 +60,7 @@ filter=""
 export TILEC_GPU_FILTER="$filter"
 step "gpu tests" 300 "$OUT/gpu-tests.log" \
     "$work/bin/gpu-tests" --nocapture --test-threads=1
-grep -E "^(ok|FAILED) |GPU suite:|test result:" "$OUT/gpu-tests.log" | tail -n 60 >> "$summary"
+grep -E "^(ok|FAILED) |GPU suite|test result:|scale_copy N=|SKIPPED|panicked" "$OUT/gpu-tests.log" | tail -n 60 >> "$summary"
 
 # 2. memcheck on ragged attention shapes.
 for causal in false true; do
