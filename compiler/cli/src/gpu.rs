@@ -3,8 +3,9 @@
 //! `run --gpu` compiles the kernel (through the on-disk cache), runs it once on seeded random
 //! inputs with its outputs poisoned beforehand, runs the interpreter on the same inputs, and
 //! compares every output tensor by relative L2 error (tolerance 1e-3 for f16, 8e-3 for bf16,
-//! 1e-5 for f32, exact for integers). `--no-reference` skips the interpreter (it is slow for
-//! big shapes) and only checks that every output element was written.
+//! 1e-5 for f32, exact for integers). `--reference` compares with the example's float64 host
+//! reference instead (much faster than the interpreter at big shapes); `--no-reference` skips
+//! any comparison and only checks that every output element was written.
 //!
 //! `bench` times the kernel with CUDA events: the median per launch over replays of a CUDA
 //! graph of several launches, and over single launches. FLOP/s are shown when the count is
@@ -14,6 +15,7 @@
 
 use crate::inputs::make_args;
 use crate::options::{ConstDef, ScalarDef, ShapeDef};
+use crate::reference_check;
 use crate::run_interp::RunArgs;
 use crate::{read_source, Failure};
 use serde::Serialize;
@@ -32,8 +34,8 @@ pub struct GpuOptions {
     /// Run on the GPU and compare with the interpreter.
     #[arg(long)]
     pub gpu: bool,
-    /// With --gpu: skip the interpreter; only check that every output element was written.
-    #[arg(long, requires = "gpu")]
+    /// With --gpu: compare with nothing; only check that every output element was written.
+    #[arg(long, requires = "gpu", conflicts_with = "reference")]
     pub no_reference: bool,
     #[command(flatten)]
     pub codegen: CodegenFlags,
@@ -169,7 +171,15 @@ pub fn run_gpu(args: &RunArgs, gpu: &GpuOptions) -> Result<(), Failure> {
         verify::run_on_gpu(&kernel, &stream, &inputs).map_err(|e| fail("running on the GPU", e))?;
     let device_name = device.name().unwrap_or_else(|_| "the GPU".into());
     let params = &kernel.signature().params;
-    println!("{}: ran on {device_name}", ir.name);
+    println!(
+        "{}: ran on {device_name} (num_warps {}, {} B shared memory, {} registers)",
+        ir.name,
+        kernel.abi().num_warps,
+        kernel.abi().shared_bytes,
+        kernel
+            .num_registers()
+            .map_or("?".to_string(), |n| n.to_string())
+    );
     let mut all_passed = true;
     if gpu.no_reference {
         for (index, out) in &outputs {
@@ -183,6 +193,28 @@ pub fn run_gpu(args: &RunArgs, gpu: &GpuOptions) -> Result<(), Failure> {
                 if unwritten == 0 { "ok" } else { "FAILED" }
             );
         }
+    } else if args.reference {
+        // The float64 host reference of the dsl-examples kernel of this name: fast enough
+        // for shapes at which the interpreter is slow.
+        let expected =
+            reference_check::expected(&ir, &inputs).map_err(|e| fail("--reference", e))?;
+        let (_, out) = outputs
+            .iter()
+            .find(|(i, _)| params[*i].name() == expected.output)
+            .ok_or_else(|| fail("--reference", format!("no output `{}`", expected.output)))?;
+        let dtype = out.data.dtype();
+        let (rel_error, stray_nans) =
+            verify::relative_error(&verify::to_f64(out), &expected.values, false)
+                .map_err(|e| fail("comparing", e))?;
+        let c = Comparison {
+            param: expected.output,
+            dtype,
+            rel_error,
+            tolerance: verify::tolerance(dtype),
+            stray_nans,
+        };
+        all_passed &= c.passed();
+        println!("  {} (vs the float64 reference)", describe(&c, &out.shape));
     } else {
         let mut reference = inputs.clone();
         interp::run(&ir, &mut reference).map_err(|e| fail("the interpreter stopped", e))?;
@@ -356,4 +388,33 @@ fn attention_flops(ir: &ir::Kernel, shapes: &[(String, usize)]) -> Option<f64> {
     let flops = 4.0 * size("B")? * size("H")? * size("S")?.powi(2) * d;
     let causal = ir.const_value("CAUSAL").is_some_and(|c| c.as_i64() != 0);
     Some(if causal { flops / 2.0 } else { flops })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attention_flops_follow_the_formula() {
+        let mut k = ir::Kernel::new("attention");
+        k.consts.push(("HEAD_DIM".into(), ConstValue::Int(64)));
+        k.consts.push(("CAUSAL".into(), ConstValue::Bool(false)));
+        let shapes = vec![
+            ("B".to_string(), 2),
+            ("H".to_string(), 3),
+            ("S".to_string(), 100),
+        ];
+        assert_eq!(
+            attention_flops(&k, &shapes),
+            Some(4.0 * 2.0 * 3.0 * 100.0 * 100.0 * 64.0)
+        );
+        k.consts[1].1 = ConstValue::Bool(true);
+        assert_eq!(
+            attention_flops(&k, &shapes),
+            Some(2.0 * 2.0 * 3.0 * 100.0 * 100.0 * 64.0)
+        );
+        assert_eq!(attention_flops(&k, &shapes[..2]), None, "S unknown");
+        k.name = "matmul".into();
+        assert_eq!(attention_flops(&k, &shapes), None);
+    }
 }

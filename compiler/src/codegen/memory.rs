@@ -44,6 +44,13 @@ fn fill_bits(dtype: DType, value: ConstValue) -> u64 {
     }
 }
 
+/// One vector group of a tile's global access: the address of its first element and the
+/// in-bounds predicate of each element.
+struct GroupAccess<'ctx> {
+    addr: IntValue<'ctx>,
+    masks: Vec<IntValue<'ctx>>,
+}
+
 /// How one predicated access moves `bytes` bytes: as `words` registers of `word_bits`.
 struct AccessShape {
     words: u32,
@@ -242,57 +249,103 @@ impl<'ctx> Cg<'_, 'ctx> {
         let dtype = self.kernel.value_type(result).dtype();
         let Some(tile) = self.kernel.value_type(result).as_tile() else {
             let (idx, ok) = self.slice_index(&t, dims, &[])?;
-            let v = self.load_group(&t, &idx, ok, dtype, 1, fill)?;
+            let addr = self.element_address(&t, &idx, memory_type(self, dtype))?;
+            let v = self.load_group(addr, ok, dtype, 1, fill)?;
             self.set(result, Lowered::Scalar(v[0]));
             return Ok(());
         };
         let map = super::values::map_of_type(tile, self.num_warps)?;
         let coords = self.coords(&map);
         let v = self.global_vector_width(&map, dims, dtype.size_bytes());
+        let groups = self.group_accesses(&t, dims, &coords, dtype, v)?;
         let regs = if v > 1 {
             let aligned = self.vector_aligned(&t, dims, v, dtype.size_bytes())?;
-            let t2 = t.clone();
             self.branch_merge(
                 aligned,
-                &mut |cg| cg.load_tile(&t, dims, &coords, dtype, v, fill),
-                &mut |cg| cg.load_tile(&t2, dims, &coords, dtype, 1, fill),
+                &mut |cg| cg.load_tile(&groups, dtype, true, fill),
+                &mut |cg| cg.load_tile(&groups, dtype, false, fill),
             )?
         } else {
-            self.load_tile(&t, dims, &coords, dtype, 1, fill)?
+            self.load_tile(&groups, dtype, true, fill)?
         };
         self.set(result, Lowered::Tile(regs));
         Ok(())
     }
 
-    fn load_tile(
-        &mut self,
+    /// The address of each group of `v` registers and the in-bounds predicate of each of
+    /// its elements, computed once for both the vector and the per-element path (so a loop
+    /// keeps one address per group live, not one per element).
+    fn group_accesses(
+        &self,
         t: &TensorArgs<'ctx>,
         dims: &[SliceDim],
         coords: &[Vec<IntValue<'ctx>>],
         dtype: DType,
         v: u32,
-        fill: ConstValue,
-    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
-        let mut regs = Vec::with_capacity(coords.len());
+    ) -> Result<Vec<GroupAccess<'ctx>>, CodegenError> {
+        let mem = memory_type(self, dtype);
+        let mut groups = Vec::with_capacity(coords.len() / v as usize);
         for first in (0..coords.len()).step_by(v as usize) {
             let (idx, ok) = self.slice_index(t, dims, &coords[first])?;
-            regs.extend(self.load_group(t, &idx, ok, dtype, v, fill)?);
+            let addr = self.element_address(t, &idx, mem)?;
+            let mut masks = vec![ok];
+            for c in &coords[first + 1..first + v as usize] {
+                masks.push(self.slice_index(t, dims, c)?.1);
+            }
+            groups.push(GroupAccess { addr, masks });
+        }
+        Ok(groups)
+    }
+
+    /// Loads every group: as one vector each, or element by element.
+    fn load_tile(
+        &mut self,
+        groups: &[GroupAccess<'ctx>],
+        dtype: DType,
+        vector: bool,
+        fill: ConstValue,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+        let mut regs = Vec::new();
+        for g in groups {
+            if vector {
+                regs.extend(self.load_group(
+                    g.addr,
+                    g.masks[0],
+                    dtype,
+                    g.masks.len() as u32,
+                    fill,
+                )?);
+            } else {
+                for (i, &m) in g.masks.iter().enumerate() {
+                    let addr = self.offset_address(g.addr, i as u32 * dtype.size_bytes())?;
+                    regs.extend(self.load_group(addr, m, dtype, 1, fill)?);
+                }
+            }
         }
         Ok(regs)
     }
 
-    /// One predicated load of `v` consecutive elements starting at `idx`.
+    fn offset_address(
+        &self,
+        addr: IntValue<'ctx>,
+        bytes: u32,
+    ) -> Result<IntValue<'ctx>, CodegenError> {
+        if bytes == 0 {
+            return Ok(addr);
+        }
+        let c = self.ctx.i64_type().const_int(bytes as u64, false);
+        Ok(self.b.build_int_add(addr, c, "")?)
+    }
+
+    /// One predicated load of `v` consecutive elements at global address `addr`.
     fn load_group(
         &self,
-        t: &TensorArgs<'ctx>,
-        idx: &[IntValue<'ctx>],
+        addr: IntValue<'ctx>,
         pred: IntValue<'ctx>,
         dtype: DType,
         v: u32,
         fill: ConstValue,
     ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
-        let mem = memory_type(self, dtype);
-        let addr = self.element_address(t, idx, mem)?;
         let elem_bytes = dtype.size_bytes();
         let bytes = v * elem_bytes;
         let shape = AccessShape::new(bytes);
@@ -491,60 +544,66 @@ impl<'ctx> Cg<'_, 'ctx> {
         let Some(tile) = self.kernel.value_type(value).as_tile() else {
             let (idx, ok) = self.slice_index(&t, dims, &[])?;
             let x = self.scalar(value)?;
-            return self.store_group(&t, &idx, ok, dtype, &[x]);
+            let addr = self.element_address(&t, &idx, memory_type(self, dtype))?;
+            return self.store_group(addr, ok, dtype, &[x]);
         };
         let map = super::values::map_of_type(tile, self.num_warps)?;
         let coords = self.coords(&map);
         let regs = self.regs(value)?;
         let v = self.global_vector_width(&map, dims, dtype.size_bytes());
+        let groups = self.group_accesses(&t, dims, &coords, dtype, v)?;
         if v > 1 {
             let aligned = self.vector_aligned(&t, dims, v, dtype.size_bytes())?;
-            let t2 = t.clone();
-            let (r1, r2) = (regs.clone(), regs);
             self.branch_merge(
                 aligned,
                 &mut |cg| {
-                    cg.store_tile(&t, dims, &coords, dtype, v, &r1)
+                    cg.store_tile(&groups, dtype, true, &regs)
                         .map(|_| Vec::new())
                 },
                 &mut |cg| {
-                    cg.store_tile(&t2, dims, &coords, dtype, 1, &r2)
+                    cg.store_tile(&groups, dtype, false, &regs)
                         .map(|_| Vec::new())
                 },
             )?;
             Ok(())
         } else {
-            self.store_tile(&t, dims, &coords, dtype, 1, &regs)
+            self.store_tile(&groups, dtype, true, &regs)
         }
     }
 
+    /// Stores every group: as one vector each, or element by element.
     fn store_tile(
         &mut self,
-        t: &TensorArgs<'ctx>,
-        dims: &[SliceDim],
-        coords: &[Vec<IntValue<'ctx>>],
+        groups: &[GroupAccess<'ctx>],
         dtype: DType,
-        v: u32,
+        vector: bool,
         regs: &[BasicValueEnum<'ctx>],
     ) -> Result<(), CodegenError> {
-        for first in (0..coords.len()).step_by(v as usize) {
-            let (idx, ok) = self.slice_index(t, dims, &coords[first])?;
-            self.store_group(t, &idx, ok, dtype, &regs[first..first + v as usize])?;
+        let mut next = 0;
+        for g in groups {
+            let n = g.masks.len();
+            let elems = &regs[next..next + n];
+            next += n;
+            if vector {
+                self.store_group(g.addr, g.masks[0], dtype, elems)?;
+            } else {
+                for (i, (&m, &e)) in g.masks.iter().zip(elems).enumerate() {
+                    let addr = self.offset_address(g.addr, i as u32 * dtype.size_bytes())?;
+                    self.store_group(addr, m, dtype, &[e])?;
+                }
+            }
         }
         Ok(())
     }
 
-    /// One predicated store of consecutive elements starting at `idx`.
+    /// One predicated store of consecutive elements at global address `addr`.
     fn store_group(
         &self,
-        t: &TensorArgs<'ctx>,
-        idx: &[IntValue<'ctx>],
+        addr: IntValue<'ctx>,
         pred: IntValue<'ctx>,
         dtype: DType,
         elems: &[BasicValueEnum<'ctx>],
     ) -> Result<(), CodegenError> {
-        let mem = memory_type(self, dtype);
-        let addr = self.element_address(t, idx, mem)?;
         let bytes = elems.len() as u32 * dtype.size_bytes();
         let shape = AccessShape::new(bytes);
         let words = self.pack(elems, dtype, shape.word_bits)?;

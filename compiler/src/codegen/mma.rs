@@ -23,7 +23,8 @@ use super::{Cg, CodegenError};
 use crate::ir::layout::{Layout, SharedLayout};
 use crate::ir::{DType, Value};
 use inkwell::types::BasicTypeEnum;
-use inkwell::values::BasicValueEnum;
+use inkwell::values::{BasicValueEnum, PointerValue};
+use std::collections::HashMap;
 
 /// How one warp loads a dot operand with `ldmatrix`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,6 +142,39 @@ pub fn ldmatrix_row<A: IndexArith>(
     (0..2).map(|d| ia.rem(origin[d], map.shape[d])).collect()
 }
 
+/// Where block `block`'s `ldmatrix` address is relative to an earlier block's: `(rep,
+/// elements)` such that, in every thread, the element offset of `block`'s row is that of
+/// `rep`'s plus `elements`. Blocks whose origins differ by whole swizzle periods share one
+/// base address (`rep`, computed once) plus a constant that ptxas folds into the load, so a
+/// loop keeps a few base addresses live instead of one per block.
+pub fn ldmatrix_base(
+    plan: &LdmatrixPlan,
+    map: &ThreadMap,
+    sl: &SharedLayout,
+    shape: &[u32],
+    block: usize,
+) -> (usize, u32) {
+    let (fast, slow) = (sl.order[0] as usize, sl.order[1] as usize);
+    let (row_period, col_period) = if sl.max_phase > 1 {
+        (sl.per_phase * sl.max_phase, sl.vec * sl.max_phase)
+    } else {
+        (1, 1)
+    };
+    let origin = |b: usize| &map.regs[b * plan.regs_per_block];
+    let o = origin(block);
+    for rep in 0..block {
+        let r = origin(rep);
+        if o[0] < r[0] || o[1] < r[1] {
+            continue;
+        }
+        let (dr, dc) = (o[slow] - r[slow], o[fast] - r[fast]);
+        if dr % row_period == 0 && dc % col_period == 0 {
+            return (rep, dr * shape[fast] + dc);
+        }
+    }
+    (block, 0)
+}
+
 /// A dot operand left in shared memory, loaded by `ldmatrix` one block at a time where
 /// `dot` needs it (so only one k-step of it occupies registers).
 #[derive(Clone, Debug)]
@@ -160,6 +194,7 @@ impl<'ctx> Cg<'_, 'ctx> {
         &self,
         op: &SharedOperand,
         block: usize,
+        bases: &mut HashMap<usize, PointerValue<'ctx>>,
     ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
         let plan = &op.plan;
         let i32t = self.ctx.i32_type();
@@ -177,10 +212,21 @@ impl<'ctx> Cg<'_, 'ctx> {
         let pair_ty = super::values::llvm_type(self.ctx, op.dtype)
             .into_float_type()
             .vec_type(2);
-        let mut ia = self.index();
-        let row = ldmatrix_row(&mut ia, plan, &op.map, self.tid, block);
-        let elem = shared_layout::offset(&mut ia, &op.shared, &op.shape, &row);
-        let ptr = self.shared_elem_ptr(op.byte_offset, elem, op.dtype)?;
+        let (rep, elements) = ldmatrix_base(plan, &op.map, &op.shared, &op.shape, block);
+        let base = match bases.get(&rep) {
+            Some(&p) => p,
+            None => {
+                let mut ia = self.index();
+                let row = ldmatrix_row(&mut ia, plan, &op.map, self.tid, rep);
+                let elem = shared_layout::offset(&mut ia, &op.shared, &op.shape, &row);
+                let p = self.shared_elem_ptr(op.byte_offset, elem, op.dtype)?;
+                bases.insert(rep, p);
+                p
+            }
+        };
+        let bytes = i32t.const_int((elements * op.dtype.size_bytes()) as u64, false);
+        // SAFETY: inside the operand's buffer, which the shared-memory plan reserved.
+        let ptr = unsafe { self.b.build_gep(self.ctx.i8_type(), base, &[bytes], "")? };
         let out = self
             .call(f, &[ptr.into()])
             .expect("ldmatrix returns registers");
@@ -207,9 +253,10 @@ impl<'ctx> Cg<'_, 'ctx> {
         v: Value,
         block: usize,
         per_block: usize,
+        bases: &mut HashMap<usize, PointerValue<'ctx>>,
     ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
         match self.get(v)? {
-            Lowered::SharedOperand(op) => self.ldmatrix_block(op, block),
+            Lowered::SharedOperand(op) => self.ldmatrix_block(op, block, bases),
             Lowered::Tile(regs) => Ok(regs[block * per_block..(block + 1) * per_block].to_vec()),
             _ => Err(CodegenError::Internal(
                 "dot operand is neither registers nor in shared memory".into(),
@@ -270,15 +317,17 @@ impl<'ctx> Cg<'_, 'ctx> {
             Ok(cg.b.build_bit_cast(v, word_ty, "")?)
         };
         let mut out = cr;
+        // Base addresses of the operands' ldmatrix rows, made on first use.
+        let (mut a_bases, mut b_bases) = (HashMap::new(), HashMap::new());
         // k outermost: one k-step of B and one block of A are in registers at a time.
         for rk in 0..reps_k {
             let mut b_words = Vec::with_capacity(reps_n);
             for rn in 0..reps_n {
-                let regs = self.operand_block(b, rn * reps_k + rk, 4)?;
+                let regs = self.operand_block(b, rn * reps_k + rk, 4, &mut b_bases)?;
                 b_words.push([pack(self, regs[0], regs[1])?, pack(self, regs[2], regs[3])?]);
             }
             for rm in 0..reps_m {
-                let regs = self.operand_block(a, rm * reps_k + rk, 8)?;
+                let regs = self.operand_block(a, rm * reps_k + rk, 8, &mut a_bases)?;
                 let a_words = (0..4)
                     .map(|i| pack(self, regs[2 * i], regs[2 * i + 1]))
                     .collect::<Result<Vec<_>, _>>()?;
@@ -371,6 +420,17 @@ mod tests {
                 .unwrap_or_else(|| panic!("ldmatrix applies to op {op_idx} {shape:?} {order:?}"));
             assert_eq!(plan.trans, order[0] != if op_idx == 0 { 1 } else { 0 });
             let got = simulate(&plan, &map, warps);
+            // Shared base addresses plus constants give every block's own address.
+            for block in 0..map.regs.len() / plan.regs_per_block {
+                let (rep, elements) = ldmatrix_base(&plan, &map, &sl, &shape, block);
+                for t in 0..32 * warps {
+                    let at = |b| {
+                        let row = ldmatrix_row(&mut Concrete, &plan, &map, t, b);
+                        shared_layout::offset(&mut Concrete, &sl, &shape, &row)
+                    };
+                    assert_eq!(at(block), at(rep) + elements, "block {block} from {rep}");
+                }
+            }
             for t in 0..32 * warps {
                 let want: Vec<Vec<u32>> = (0..map.regs.len()).map(|r| map.element(t, r)).collect();
                 assert_eq!(
