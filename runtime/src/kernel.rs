@@ -54,13 +54,15 @@ impl Kernel {
     /// Loads compiled artifacts onto `device` (JIT-compiling the PTX there).
     pub fn load(artifacts: Artifacts, device: &Device) -> Result<Kernel> {
         artifacts.signature.check_abi(&artifacts.abi)?;
-        check_ptx_params(&artifacts)?;
+        // The driver's JIT judges the PTX first (its log explains a rejection); the entry's
+        // parameter sizes are then checked against what the launcher will pack.
         let module = LoadedModule::load(
             device,
             &artifacts.ptx,
             &artifacts.abi.entry,
             artifacts.abi.shared_bytes,
         )?;
+        check_ptx_params(&artifacts)?;
         Ok(Kernel { artifacts, module })
     }
 

@@ -126,9 +126,11 @@ fn runtime_smoke_on_handwritten_ptx() {
         .expect_err("N disagrees");
     assert!(matches!(err, RuntimeError::BadArgument { .. }), "{err}");
 
+    // PTX the driver rejects: a valid module with one instruction misspelled.
+    let good = scale_copy_artifacts();
     let bad = Artifacts {
-        ptx: "this is not PTX".into(),
-        ..scale_copy_artifacts()
+        ptx: good.ptx.replacen("ret;", "ret.not_an_instruction;", 1),
+        ..good
     };
     match Kernel::load(bad, &device) {
         Err(RuntimeError::JitFailed { log, .. }) => println!("JIT error log, as expected:\n{log}"),
