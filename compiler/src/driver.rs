@@ -79,3 +79,45 @@ pub fn verify_or_internal_error(
         vec![d]
     })
 }
+
+/// How to compile tile IR to PTX.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompileOptions {
+    pub target: crate::codegen::GpuTarget,
+    /// Warps per program (the block is `32 * num_warps` threads).
+    pub num_warps: u32,
+}
+
+/// Runs the passes and code generation on lowered IR. `observe(pass, kernel)` sees the IR
+/// after each pass (`--print-ir-after-all`). Configurations that cannot work (a tile too big
+/// for the register file, shared memory past the target's limit) come back as diagnostics;
+/// compiler bugs as one internal-error diagnostic.
+pub fn compile(
+    kernel: &crate::ir::Kernel,
+    options: &CompileOptions,
+    observe: &mut dyn FnMut(&str, &crate::ir::Kernel),
+) -> Result<crate::codegen::CompiledKernel, Vec<Diagnostic>> {
+    use crate::codegen::{self, CodegenError, CodegenOptions};
+    let internal = |message: String| Diagnostic {
+        code: "tilec::internal_error",
+        message: format!("internal compiler error: {message}"),
+        labels: Vec::new(),
+        help: Some("this is a bug in tilec; please report it with this program".into()),
+        notes: Vec::new(),
+    };
+    let mut kernel = kernel.clone();
+    let pass_options = crate::passes::PassOptions {
+        num_warps: options.num_warps,
+        target: options.target,
+    };
+    crate::passes::run(&mut kernel, &pass_options, observe)
+        .map_err(|e| vec![internal(e.to_string())])?;
+    let codegen_options = CodegenOptions {
+        target: options.target,
+        num_warps: options.num_warps,
+    };
+    codegen::compile(&kernel, &codegen_options).map_err(|e| match e {
+        CodegenError::Config(diags) => diags,
+        CodegenError::Internal(message) => vec![internal(message)],
+    })
+}

@@ -3,6 +3,7 @@
 //! Exit codes: 0 on success, 1 when the user's program (or its inputs) has errors, with
 //! diagnostics on stderr, 2 on usage errors (clap's convention).
 
+mod gpu;
 mod inputs;
 mod options;
 mod reference_check;
@@ -37,6 +38,8 @@ enum Command {
     Build(BuildArgs),
     /// Run a kernel on seeded random inputs and summarize its outputs.
     Run(run_interp::RunArgs),
+    /// Time a kernel on the GPU (CUDA-graph replays and single launches).
+    Bench(gpu::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -53,6 +56,21 @@ struct BuildArgs {
     /// Output file (default: stdout).
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// GPU architecture for `--emit llvm|ptx`.
+    #[arg(long, default_value = "sm_90a", value_parser = ["sm_80", "sm_90a"])]
+    target: String,
+    /// Warps per program (the block is 32 × N threads).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    num_warps: u32,
+    /// Print the IR after every pass (on stderr).
+    #[arg(long)]
+    print_ir_after_all: bool,
+    /// Print the IR after the named pass (on stderr).
+    #[arg(long, value_name = "PASS", value_parser = clap::builder::PossibleValuesParser::new(tilec::passes::PASS_NAMES))]
+    print_ir_after: Vec<String>,
+    /// With `--emit ptx`: also write the kernel ABI (how to launch the PTX) as JSON.
+    #[arg(long, value_name = "PATH")]
+    abi_json: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -61,6 +79,10 @@ enum Emit {
     Ast,
     /// Tile IR, as lowered from the source (before any pass).
     Ir,
+    /// LLVM IR for the NVPTX back end, as generated (before LLVM's optimizations).
+    Llvm,
+    /// PTX assembly.
+    Ptx,
 }
 
 /// How a command failed: the exit code follows from it.
@@ -75,6 +97,7 @@ fn main() -> ExitCode {
         Command::Check { file, define } => check(&file, &define),
         Command::Build(args) => build(&args),
         Command::Run(args) => run_interp::run(&args),
+        Command::Bench(args) => gpu::bench(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -132,6 +155,36 @@ fn build(args: &BuildArgs) -> Result<(), Failure> {
                     Failure::Program
                 })?;
             lowered.ir.to_string()
+        }
+        Emit::Llvm | Emit::Ptx => {
+            let lowered = driver::lower(&source, args.kernel.as_deref(), &overrides(&args.define))
+                .map_err(|diags| {
+                    report(&source, &diags);
+                    Failure::Program
+                })?;
+            let options = driver::CompileOptions {
+                target: tilec::codegen::GpuTarget::from_name(&args.target)
+                    .expect("clap allows only known targets"),
+                num_warps: args.num_warps,
+            };
+            let mut observe = |pass: &str, kernel: &tilec::ir::Kernel| {
+                if args.print_ir_after_all || args.print_ir_after.iter().any(|p| p == pass) {
+                    eprintln!("// IR after pass `{pass}`\n{kernel}");
+                }
+            };
+            let compiled = driver::compile(&lowered.ir, &options, &mut observe).map_err(|diags| {
+                report(&source, &diags);
+                Failure::Program
+            })?;
+            if let Some(path) = &args.abi_json {
+                let json = serde_json::to_string_pretty(&compiled.abi).expect("the ABI serializes");
+                write_output(Some(path), &json)?;
+            }
+            if matches!(args.emit, Emit::Llvm) {
+                compiled.llvm_ir
+            } else {
+                compiled.ptx
+            }
         }
     };
     write_output(args.output.as_deref(), &text)

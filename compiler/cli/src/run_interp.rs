@@ -12,8 +12,10 @@ use crate::reference_check;
 pub struct RunArgs {
     pub file: PathBuf,
     /// Run on the CPU interpreter (the reference semantics).
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "gpu", conflicts_with = "gpu")]
     pub interp: bool,
+    #[command(flatten)]
+    pub gpu: crate::gpu::GpuOptions,
     /// Size of a shape symbol: --shape S=1000.
     #[arg(long = "shape", value_name = "SYM=N")]
     pub shapes: Vec<ShapeDef>,
@@ -34,6 +36,9 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
+    if args.gpu.gpu {
+        return crate::gpu::run_gpu(args, &args.gpu);
+    }
     let source = read_source(&args.file)?;
     let lowered = tilec::driver::lower(&source, args.kernel.as_deref(), &overrides(&args.define))
         .map_err(|d| {

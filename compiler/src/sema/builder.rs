@@ -160,14 +160,19 @@ impl<'a> Lowerer<'a> {
     /// Names a value after the variable it is bound to, unless it already has a name or is a
     /// shared `const` (which other uses may read under other names).
     pub fn name_value(&mut self, v: Value, name: &str) {
-        let shared_const = match self.k.values[v].def {
-            crate::ir::ValueDef::Result(inst, _) => {
-                matches!(self.k.insts[inst], InstData::Const { .. })
-            }
-            crate::ir::ValueDef::Param(..) => false,
-        };
-        if self.k.values[v].name.is_none() && !shared_const {
+        if self.k.values[v].name.is_none() && self.const_of(v).is_none() {
             self.k.set_name(v, name);
+        }
+    }
+
+    /// The constant a value holds, if a `const` instruction defines it.
+    pub fn const_of(&self, v: Value) -> Option<ConstValue> {
+        match self.k.values[v].def {
+            crate::ir::ValueDef::Result(inst, _) => match self.k.insts[inst] {
+                InstData::Const { value } => Some(value),
+                _ => None,
+            },
+            crate::ir::ValueDef::Param(..) => None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! A kernel's header: its parameters (tensors with their dims and shape symbols, runtime
-//! scalars, consts), the value each const takes (a `-D` override, else its default, else the
-//! first candidate of its `tune` entry), and the `tune` section.
+//! scalars, consts), the value each const takes (a `-D` override, else its default), and the
+//! `tune` section.
 
 use super::builder::{Lowerer, SymbolInfo, TensorParam};
 use super::consts::{conform, conform_override, eval_header_const, CVal, HeaderName};
@@ -76,8 +76,7 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
     let params: Vec<&Param> = unique_params(lw, &ast.params);
     let all_params = ast.params.as_slice();
 
-    // Tune candidates are plain literals, evaluated up front: a const without a default
-    // falls back to its first candidate.
+    // Tune candidates are plain literals (they cannot depend on the consts they choose).
     let tune_values: Vec<Vec<Result<CVal, Diagnostic>>> = ast
         .tune
         .iter()
@@ -153,16 +152,7 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
             },
             _ => None,
         };
-        let tuned = ast
-            .tune
-            .iter()
-            .flat_map(|t| &t.entries)
-            .zip(&tune_values)
-            .find(|(e, _)| e.name.name == p.name.name)
-            .and_then(|(_, vals)| vals.first())
-            .and_then(|r| r.as_ref().ok())
-            .and_then(|v| dtype.and_then(|d| conform(*v, d, Span::default()).ok()));
-        let chosen = over_value.or(default_value).or(tuned);
+        let chosen = over_value.or(default_value);
         let failed_before = over.is_some() || default.is_some();
         if chosen.is_none() && !failed_before && dtype.is_some() {
             lw.error(
@@ -291,12 +281,15 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
                 continue;
             }
             if entry.values.is_empty() {
-                lw.error(Diagnostic::error(
-                    "tilec::tune_empty",
-                    format!("`{name}` has no candidate values"),
-                    entry.span,
-                    "empty list",
-                ));
+                lw.error(
+                    Diagnostic::error(
+                        "tilec::tune_empty",
+                        format!("`{name}` has no candidate values"),
+                        entry.span,
+                        "empty list",
+                    )
+                    .with_help(format!("list the values to try, e.g. `{name}: [64, 128]`")),
+                );
                 continue;
             }
             let mut out = Vec::new();

@@ -8,7 +8,8 @@
 //! * [`consts`]: const folding and header const expressions; `header`: parameters, const
 //!   values (overrides, defaults, tune), the tune section; `grid`: the launch grid.
 //! * [`env`]: names and scopes; `builder`: the lowering state and IR emission helpers.
-//! * `lower`: statements and expressions; `builtins`: the builtin functions.
+//! * `lower`: statements and expressions; `control`: `for` and `if`; `builtins`: the
+//!   builtin functions; `slices`: tensor slices, `load` and `store`.
 
 pub mod consts;
 pub mod env;
@@ -17,9 +18,11 @@ pub mod types;
 
 mod builder;
 mod builtins;
+mod control;
 mod grid;
 mod header;
 mod lower;
+mod slices;
 
 use crate::diagnostics::Diagnostic;
 use crate::ir::{ConstValue, DType, InstData, Kernel};
@@ -214,3 +217,75 @@ pub(crate) fn unknown_dtype_diag(name: &DTypeName) -> Diagnostic {
     d
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_KERNELS: &str = "
+kernel a(x: &f32[N], out: &mut f32[N], const BLOCK: i32 = 128)
+grid [cdiv(N, BLOCK)]
+tune { BLOCK: [64, 128], num_warps: [4, 8] }
+{
+    let i = program_id(0) * BLOCK;
+    store(out[i ..+ BLOCK], load(x[i ..+ BLOCK]));
+}
+kernel b(x: &f32[N], out: &mut f32[N], const WIDTH: i32)
+grid [1]
+tune { WIDTH: [32, 64] }
+{
+    store(out[0 ..+ WIDTH], load(x[0 ..+ WIDTH]));
+}
+";
+
+    fn overrides(values: &[(&str, ConstValue)]) -> ConstOverrides {
+        ConstOverrides {
+            values: values.iter().map(|(n, v)| (n.to_string(), *v)).collect(),
+        }
+    }
+
+    fn codes(diags: &[Diagnostic]) -> Vec<&'static str> {
+        diags.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn overrides_specialize_and_unknown_names_are_errors() {
+        let m = crate::syntax::parse(TWO_KERNELS).expect("parses");
+        let k = lower_kernel(&m, Some("a"), &overrides(&[("BLOCK", ConstValue::Int(64))]))
+            .expect("lowers");
+        assert_eq!(
+            k.ir.consts,
+            vec![("BLOCK".to_string(), ConstValue::Int(64))]
+        );
+        assert_eq!(k.const_params[0].default, Some(ConstValue::Int(128)));
+        assert_eq!(k.tune.len(), 2);
+        // The autotuner may pass launch options along.
+        let with_warps = overrides(&[("num_warps", ConstValue::Int(8))]);
+        assert!(lower_kernel(&m, Some("a"), &with_warps).is_ok());
+        let err = lower_kernel(&m, Some("a"), &overrides(&[("WIDTH", ConstValue::Int(8))]))
+            .expect_err("WIDTH is not a const of `a`");
+        assert_eq!(codes(&err), ["tilec::unknown_override"]);
+    }
+
+    #[test]
+    fn check_module_accepts_an_override_that_some_kernel_declares() {
+        let m = crate::syntax::parse(TWO_KERNELS).expect("parses");
+        let width = ("WIDTH", ConstValue::Int(16));
+        assert!(check_module(&m, &overrides(&[width])).is_empty());
+        let d = check_module(&m, &overrides(&[width, ("DEPTH", ConstValue::Int(16))]));
+        assert_eq!(codes(&d), ["tilec::unknown_override"]);
+        let d = check_module(&m, &overrides(&[("WIDTH", ConstValue::Bool(true))]));
+        assert_eq!(codes(&d), ["tilec::bad_override"]);
+    }
+
+    #[test]
+    fn a_const_without_default_needs_an_override() {
+        let m = crate::syntax::parse(TWO_KERNELS).expect("parses");
+        let err = lower_kernel(&m, Some("b"), &ConstOverrides::default()).expect_err("no WIDTH");
+        assert_eq!(codes(&err), ["tilec::missing_const_value"]);
+        let k = lower_kernel(&m, Some("b"), &overrides(&[("WIDTH", ConstValue::Int(32))]))
+            .expect("lowers");
+        assert_eq!(k.ir.const_value("WIDTH"), Some(ConstValue::Int(32)));
+        let err = lower_kernel(&m, None, &ConstOverrides::default()).expect_err("two kernels");
+        assert_eq!(codes(&err), ["tilec::unknown_kernel"]);
+    }
+}

@@ -1,0 +1,461 @@
+//! The GPU test suite: every `dsl-examples/*.tile` example compiled, launched on the GPU with
+//! its outputs poisoned, and compared with the interpreter (small shapes) or a float64 host
+//! reference (shapes the interpreter is too slow for). Plus a smoke test of the runtime alone
+//! on a hand-written PTX kernel.
+//!
+//! Without a CUDA driver every test prints a loud `SKIPPED: no CUDA driver` notice (visible
+//! with `--nocapture`) and returns. Environment:
+//! * `TILEC_EXAMPLES_DIR`: where the examples are (default: the repository's `dsl-examples/`),
+//!   for running the packed test binary on another machine;
+//! * `TILEC_GPU_FILTER`: run only the cases whose name contains this text.
+
+#[path = "gpu/reference.rs"]
+mod reference;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use tilec::codegen::abi::{AbiDType, AbiParam, KernelAbi};
+use tilec::interp::{self, ArgValue};
+use tilec::ir::{ConstValue, DType};
+use tilec_runtime::signature::{SigDim, SigGrid, SigParam};
+use tilec_runtime::verify::{self, relative_error, to_f64, tolerance};
+use tilec_runtime::{
+    compile, driver_available, Arg, Artifacts, CompileOptions, Device, DeviceTensor, Kernel,
+    LaunchSignature, RuntimeError, Source, Stream, TimingOptions,
+};
+
+fn skip_notice(what: &str, cases: usize) {
+    println!("==================================================================");
+    println!("SKIPPED: no CUDA driver: {what} ({cases} cases not run)");
+    println!("==================================================================");
+}
+
+// ---------------------------------------------------------------- the runtime alone
+
+fn scale_copy_artifacts() -> Artifacts {
+    let ptx = include_str!("gpu/scale_copy.ptx").to_string();
+    let tensor = |name: &str, mutable| SigParam::Tensor {
+        name: name.into(),
+        dtype: AbiDType::F32,
+        dims: vec![SigDim::Sym(0)],
+        mutable,
+    };
+    let signature = LaunchSignature {
+        kernel: "scale_copy".into(),
+        params: vec![
+            tensor("x", false),
+            tensor("out", true),
+            SigParam::Scalar {
+                name: "a".into(),
+                dtype: AbiDType::F32,
+            },
+        ],
+        symbols: vec!["N".into()],
+        grid: vec![SigGrid::CeilDiv(
+            Box::new(SigGrid::Sym(0)),
+            Box::new(SigGrid::Const(128)),
+        )],
+    };
+    let abi = KernelAbi {
+        entry: "scale_copy".into(),
+        params: vec![
+            AbiParam::Tensor {
+                name: "x".into(),
+                dtype: AbiDType::F32,
+                rank: 1,
+                mutable: false,
+            },
+            AbiParam::Tensor {
+                name: "out".into(),
+                dtype: AbiDType::F32,
+                rank: 1,
+                mutable: true,
+            },
+            AbiParam::Scalar {
+                name: "a".into(),
+                dtype: AbiDType::F32,
+            },
+        ],
+        num_warps: 4,
+        shared_bytes: 0,
+        target: "sm_80".into(),
+    };
+    Artifacts {
+        ptx,
+        abi,
+        signature,
+    }
+}
+
+/// Loads, launches, checks arguments, reports JIT errors and times: everything but codegen.
+#[test]
+fn runtime_smoke_on_handwritten_ptx() {
+    if !driver_available() {
+        skip_notice("runtime smoke test", 1);
+        return;
+    }
+    let device = Device::new(0).expect("device 0");
+    let stream = device.new_stream().expect("stream");
+    let kernel = Kernel::load(scale_copy_artifacts(), &device).expect("hand-written PTX loads");
+
+    let n = 1000;
+    let host = verify::random_tensor(&mut verify::Rng::new(1), DType::F32, &[n]);
+    let x = DeviceTensor::from_host(&stream, &host).expect("upload");
+    let out = DeviceTensor::zeros(&stream, DType::F32, &[n]).expect("alloc");
+    out.fill_poison(&stream).expect("poison");
+    let poisoned = to_f64(&out.to_host(&stream).expect("download"));
+    assert!(poisoned.iter().all(|v| v.is_nan()), "poison fills NaN");
+
+    kernel
+        .launch(
+            &stream,
+            &[Arg::Tensor(&x), Arg::Tensor(&out), Arg::Float(2.0)],
+        )
+        .expect("launch");
+    let got = to_f64(&out.to_host(&stream).expect("download"));
+    let want: Vec<f64> = to_f64(&host).iter().map(|v| v * 2.0).collect();
+    assert_eq!(got, want);
+
+    // A mismatched argument is refused before any launch: the output stays as it was.
+    let short = DeviceTensor::zeros(&stream, DType::F32, &[n - 1]).expect("alloc");
+    let err = kernel
+        .launch(
+            &stream,
+            &[Arg::Tensor(&x), Arg::Tensor(&short), Arg::Float(2.0)],
+        )
+        .expect_err("N disagrees");
+    assert!(matches!(err, RuntimeError::BadArgument { .. }), "{err}");
+
+    let bad = Artifacts {
+        ptx: "this is not PTX".into(),
+        ..scale_copy_artifacts()
+    };
+    match Kernel::load(bad, &device) {
+        Err(RuntimeError::JitFailed { log, .. }) => println!("JIT error log, as expected:\n{log}"),
+        other => panic!("expected JitFailed, got {other:?}"),
+    }
+
+    let timing = kernel
+        .time(
+            &stream,
+            &[Arg::Tensor(&x), Arg::Tensor(&out), Arg::Float(2.0)],
+            &TimingOptions::default(),
+        )
+        .expect("timing");
+    assert!(
+        timing.graph_median_us > 0.0 && timing.single_median_us > 0.0,
+        "{timing:?}"
+    );
+    println!(
+        "scale_copy N={n}: graph {:.2} µs/launch, single {:.2} µs/launch",
+        timing.graph_median_us, timing.single_median_us
+    );
+}
+
+// ---------------------------------------------------------------- the examples
+
+type HostReference = Box<dyn Fn(&[ArgValue]) -> Vec<f64> + Send + Sync>;
+
+enum Reference {
+    Interpreter,
+    Host(HostReference),
+}
+
+struct Case {
+    name: String,
+    example: &'static str,
+    /// Element type the example's f16 tensors are rewritten to (the examples have no dtype
+    /// knob: the language has no dtype consts).
+    half_type: &'static str,
+    consts: Vec<(String, ConstValue)>,
+    sizes: Vec<(String, usize)>,
+    scalars: Vec<(String, ArgValue)>,
+    num_warps: Option<u32>,
+    reference: Reference,
+}
+
+fn sizes(list: &[(&str, usize)]) -> Vec<(String, usize)> {
+    list.iter().map(|(n, v)| (n.to_string(), *v)).collect()
+}
+
+fn cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    let mut push = |name: String, example, sz: &[(&str, usize)], reference| {
+        out.push(Case {
+            name,
+            example,
+            half_type: "f16",
+            consts: vec![],
+            sizes: sizes(sz),
+            scalars: vec![],
+            num_warps: None,
+            reference,
+        })
+    };
+    for n in [1, 1000, 65_537] {
+        push(
+            format!("vector_add N={n}"),
+            "vector_add",
+            &[("N", n)],
+            Reference::Interpreter,
+        );
+    }
+    push(
+        "vector_add N=4194305".into(),
+        "vector_add",
+        &[("N", 4_194_305)],
+        Reference::Host(Box::new(reference::vector_add)),
+    );
+    for (m, n) in [(1, 1), (37, 1000)] {
+        push(
+            format!("softmax M={m} N={n}"),
+            "softmax",
+            &[("M", m), ("N", n)],
+            Reference::Interpreter,
+        );
+    }
+    push(
+        "softmax M=256 N=4097".into(),
+        "softmax",
+        &[("M", 256), ("N", 4097)],
+        Reference::Host(Box::new(reference::softmax)),
+    );
+    for (m, n, k) in [(16, 16, 16), (100, 70, 33)] {
+        push(
+            format!("matmul M={m} N={n} K={k}"),
+            "matmul",
+            &[("M", m), ("N", n), ("K", k)],
+            Reference::Interpreter,
+        );
+    }
+    push(
+        "matmul M=512 N=384 K=1000".into(),
+        "matmul",
+        &[("M", 512), ("N", 384), ("K", 1000)],
+        Reference::Host(Box::new(reference::matmul)),
+    );
+    let layernorm = [(1, 1, false), (33, 1000, false), (256, 4097, true)];
+    for (m, n, big) in layernorm {
+        let reference = if big {
+            Reference::Host(Box::new(reference::layernorm))
+        } else {
+            Reference::Interpreter
+        };
+        push(
+            format!("layernorm M={m} N={n}"),
+            "layernorm",
+            &[("M", m), ("N", n)],
+            reference,
+        );
+    }
+    for c in out.iter_mut().filter(|c| c.example == "layernorm") {
+        c.scalars = vec![("eps".into(), ArgValue::Float(1e-5))];
+    }
+
+    for half_type in ["f16", "bf16"] {
+        for head_dim in [64usize, 128] {
+            for causal in [false, true] {
+                for s in [1usize, 17, 1000, 4097] {
+                    let (b, h) = if s > 1000 { (1, 2) } else { (2, 3) };
+                    let reference = if s <= 17 {
+                        Reference::Interpreter
+                    } else {
+                        Reference::Host(Box::new(move |args: &[ArgValue]| {
+                            reference::attention(args, causal)
+                        }))
+                    };
+                    out.push(Case {
+                        name: format!(
+                            "attention {half_type} D={head_dim} causal={causal} B={b} H={h} S={s}"
+                        ),
+                        example: "attention",
+                        half_type,
+                        consts: vec![
+                            ("HEAD_DIM".into(), ConstValue::Int(head_dim as i64)),
+                            ("CAUSAL".into(), ConstValue::Bool(causal)),
+                        ],
+                        sizes: sizes(&[("B", b), ("H", h), ("S", s)]),
+                        scalars: vec![(
+                            "scale".into(),
+                            ArgValue::Float(1.0 / (head_dim as f64).sqrt()),
+                        )],
+                        num_warps: Some(if head_dim == 128 { 8 } else { 4 }),
+                        reference,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn examples_dir() -> PathBuf {
+    std::env::var_os("TILEC_EXAMPLES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../dsl-examples")))
+}
+
+/// Replaces the type name `f16` (as a whole word) with `to`.
+fn retype_halves(text: &str, to: &str) -> String {
+    if to == "f16" {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < text.len() {
+        let at_word = text[i..].starts_with("f16")
+            && (i == 0 || !is_word(bytes[i - 1]))
+            && bytes.get(i + 3).is_none_or(|&b| !is_word(b));
+        if at_word {
+            out.push_str(to);
+            i += 3;
+        } else {
+            let ch = text[i..].chars().next().expect("in bounds");
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+/// Runs one case; `Ok(summary)` when it passes, `Err(reason)` otherwise.
+fn run_case(case: &Case, stream: &Stream) -> Result<String, String> {
+    let path = examples_dir().join(format!("{}.tile", case.example));
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let source = Source::Text {
+        name: path.display().to_string(),
+        text: retype_halves(&text, case.half_type),
+    };
+    let options = CompileOptions {
+        num_warps: case.num_warps,
+        ..CompileOptions::default()
+    };
+    let kernel =
+        Kernel::compile(source.clone(), None, &case.consts, &options).map_err(|e| e.to_string())?;
+    let inputs = verify::random_args(&kernel, &case.sizes, &case.scalars, 0x5eed)
+        .map_err(|e| e.to_string())?;
+    let outputs = verify::run_on_gpu(&kernel, stream, &inputs).map_err(|e| e.to_string())?;
+    let params = &kernel.signature().params;
+    let mut lines = Vec::new();
+    let mut failed = false;
+    match &case.reference {
+        Reference::Interpreter => {
+            let ir = compile::lower(&source, None, &case.consts).map_err(|e| e.to_string())?;
+            let mut expected = inputs.clone();
+            interp::run(&ir, &mut expected).map_err(|e| format!("interpreter: {e}"))?;
+            for (index, got) in &outputs {
+                let ArgValue::Tensor(want) = &expected[*index] else {
+                    unreachable!("outputs are tensors")
+                };
+                let c =
+                    verify::compare(params[*index].name(), got, want).map_err(|e| e.to_string())?;
+                failed |= !c.passed();
+                lines.push(format!(
+                    "{} rel {:.2e} (tol {:.0e}, {} stray NaN) vs interpreter",
+                    c.param, c.rel_error, c.tolerance, c.stray_nans
+                ));
+            }
+        }
+        Reference::Host(f) => {
+            let want = f(&inputs);
+            let (index, got) = outputs.first().ok_or("the kernel has no output")?;
+            let dtype = got.data.dtype();
+            let (err, nans) =
+                relative_error(&to_f64(got), &want, false).map_err(|e| e.to_string())?;
+            failed |= nans > 0 || err > tolerance(dtype);
+            lines.push(format!(
+                "{} rel {err:.2e} (tol {:.0e}, {nans} stray NaN) vs f64 host reference",
+                params[*index].name(),
+                tolerance(dtype)
+            ));
+        }
+    }
+    if failed {
+        Err(lines.join("; "))
+    } else {
+        Ok(lines.join("; "))
+    }
+}
+
+/// Every example case, in one loop, with one summary line.
+#[test]
+fn gpu_suite() {
+    let filter = std::env::var("TILEC_GPU_FILTER").unwrap_or_default();
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| c.name.contains(&filter))
+        .collect();
+    if !driver_available() {
+        skip_notice("dsl-examples GPU suite", cases.len());
+        println!("GPU suite: {} cases skipped (no CUDA driver)", cases.len());
+        return;
+    }
+    let device = Device::new(0).expect("device 0");
+    let stream = device.new_stream().expect("stream");
+    println!("GPU suite on {}", device.name().unwrap_or_default());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let started = std::time::Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(|| run_case(case, &stream)))
+            .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(&panic))));
+        let secs = started.elapsed().as_secs_f64();
+        match result {
+            Ok(summary) => println!("ok      {:<58} {summary} [{secs:.1}s]", case.name),
+            Err(reason) => {
+                println!("FAILED  {:<58} {reason} [{secs:.1}s]", case.name);
+                failures.push(case.name.clone());
+            }
+        }
+    }
+    println!(
+        "GPU suite: {} cases, {} passed, {} failed",
+        cases.len(),
+        cases.len() - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "failed GPU cases:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "(no message)".into())
+}
+
+/// The case table itself needs no GPU: names are unique and every example is covered.
+#[test]
+fn case_table_covers_every_example() {
+    let cases = cases();
+    let mut names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    names.sort();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(before, names.len(), "duplicate case names");
+    for entry in std::fs::read_dir(examples_dir()).expect("examples dir") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_some_and(|e| e == "tile") {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                cases.iter().any(|c| c.example == stem),
+                "no GPU case for {stem}"
+            );
+        }
+    }
+    assert_eq!(
+        retype_halves("a: &f16[N], b as f16, xf16, f16x", "bf16"),
+        "a: &bf16[N], b as bf16, xf16, f16x"
+    );
+}
