@@ -144,7 +144,8 @@ fn annotate<'ctx>(
 /// The dynamic shared memory array, `extern __shared__ align 16 u8 smem[]`.
 pub fn shared_memory<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>) -> PointerValue<'ctx> {
     let ty = ctx.i8_type().array_type(0);
-    let g = module.add_global(ty, Some(AddressSpace::from(SHARED)), "smem");
+    // Reserved-looking, so it does not collide with a kernel's name.
+    let g = module.add_global(ty, Some(AddressSpace::from(SHARED)), "__tilec_smem");
     g.set_linkage(Linkage::External);
     g.set_alignment(16);
     g.as_pointer_value()

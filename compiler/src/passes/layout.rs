@@ -22,9 +22,12 @@
 //!   body on a copy), so a loop carrying an mma accumulator converts only its initial value,
 //!   once, before the loop; `if` results take the layout of the first strong branch value.
 //!
-//! Limits. Tiles of rank 1 and 2. No cost model: conversions are not hoisted out of loops and
-//! layouts are not propagated backwards from stores (a later pass's job). Conversions of a
-//! value are shared only within a block and the blocks nested in it.
+//! Limits. Tiles of rank 1 and 2. No cost model: layouts are not propagated backwards from
+//! stores, and an mma result used as the next `dot`'s operand (`p` in attention) goes
+//! through shared memory instead of staying in registers (later passes' jobs). Conversions
+//! are placed in front of their consumer (`hoist_conversions` then moves loop-invariant ones
+//! out of loops); a conversion is shared only within a block and the blocks nested in it.
+//! Dead instructions (a splat replaced by its copy in another layout) are left for LLVM.
 
 use crate::codegen::shared_layout::mma_swizzle;
 use crate::ir::layout::{BlockedLayout, Layout, MmaLayout};
