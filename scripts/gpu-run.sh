@@ -59,7 +59,7 @@ filter=""
 [ $quick -eq 1 ] && filter="attention"
 export TILEC_GPU_FILTER="$filter"
 step "gpu tests" 300 "$OUT/gpu-tests.log" \
-    "$work/bin/gpu-tests" --nocapture --test-threads=1
+    "$work/bin/gpu-tests" --include-ignored --nocapture --test-threads=1
 grep -E "^(ok|FAILED) |GPU suite|test result:|scale_copy N=|SKIPPED|panicked" "$OUT/gpu-tests.log" | tail -n 60 >> "$summary"
 
 # 2. memcheck on ragged attention shapes.
