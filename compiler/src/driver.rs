@@ -121,3 +121,67 @@ pub fn compile(
         CodegenError::Internal(message) => vec![internal(message)],
     })
 }
+
+/// Parses, lowers and compiles one kernel of a source file to PTX: [`lower`] then [`compile`].
+/// Configuration diagnostics from code generation carry no spans (codegen sees only IR);
+/// here they get the kernel's name as their primary span and each const parameter they
+/// mention as a secondary span, labelled with the value it had.
+pub fn build(
+    source: &SourceFile,
+    kernel: Option<&str>,
+    overrides: &ConstOverrides,
+    options: &CompileOptions,
+    observe: &mut dyn FnMut(&str, &crate::ir::Kernel),
+) -> Result<(LoweredKernel, crate::codegen::CompiledKernel), Vec<Diagnostic>> {
+    let module = parse(source)?;
+    let lowered = sema::lower_kernel(&module, kernel, overrides)?;
+    verify_or_internal_error(&lowered.ir, "lowering")?;
+    match compile(&lowered.ir, options, observe) {
+        Ok(compiled) => Ok((lowered, compiled)),
+        Err(diags) => {
+            let ast_kernel = module.kernels.iter().find(|k| k.name.name == lowered.ir.name);
+            Err(match ast_kernel {
+                Some(k) => diags
+                    .into_iter()
+                    .map(|d| attach_kernel_spans(d, k, &lowered.ir))
+                    .collect(),
+                None => diags,
+            })
+        }
+    }
+}
+
+/// Gives a span-less diagnostic about a whole kernel configuration its source locations.
+fn attach_kernel_spans(mut d: Diagnostic, kernel: &ast::Kernel, ir: &crate::ir::Kernel) -> Diagnostic {
+    if d.labels.iter().any(|l| !l.span.is_empty()) {
+        return d;
+    }
+    d.labels.clear();
+    d.labels.push(crate::diagnostics::Label {
+        span: kernel.name.span,
+        message: "in this kernel, with the consts below".into(),
+        primary: true,
+    });
+    let text = format!("{} {}", d.message, d.help.as_deref().unwrap_or(""));
+    let mentions = |name: &str| {
+        text.match_indices(name).any(|(i, _)| {
+            let before = text[..i].chars().next_back();
+            let after = text[i + name.len()..].chars().next();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            !word(before) && !word(after)
+        })
+    };
+    for param in &kernel.params {
+        if let ast::ParamKind::Const { .. } = param.kind {
+            let name = &param.name.name;
+            if let (true, Some(value)) = (mentions(name), ir.const_value(name)) {
+                d.labels.push(crate::diagnostics::Label {
+                    span: param.span,
+                    message: format!("{name} = {value}"),
+                    primary: false,
+                });
+            }
+        }
+    }
+    d
+}

@@ -10,10 +10,9 @@ use crate::signature::LaunchSignature;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tilec::codegen::abi::KernelAbi;
-use tilec::codegen::{CodegenOptions, GpuTarget};
+use tilec::codegen::GpuTarget;
 use tilec::driver::SourceFile;
 use tilec::ir::{self, ConstValue};
-use tilec::passes::PassOptions;
 use tilec::sema::ConstOverrides;
 
 /// Where the kernel's source comes from.
@@ -219,14 +218,23 @@ fn generate_ptx(kernel: &ir::Kernel, options: &CompileOptions) -> Result<(String
         ))
     })?;
     let num_warps = options.num_warps.unwrap_or(DEFAULT_NUM_WARPS);
-    let mut kernel = kernel.clone();
-    tilec::passes::run(
-        &mut kernel,
-        &PassOptions { num_warps, target },
-        &mut |_, _| {},
-    )
-    .map_err(|e| RuntimeError::Compile(e.to_string()))?;
-    let compiled = tilec::codegen::compile(&kernel, &CodegenOptions { target, num_warps })
-        .map_err(|e| RuntimeError::Compile(e.to_string()))?;
+    let compile_options = tilec::driver::CompileOptions { target, num_warps };
+    let compiled = tilec::driver::compile(kernel, &compile_options, &mut |_, _| {})
+        .map_err(|diags| RuntimeError::Compile(describe_diagnostics(&diags)))?;
     Ok((compiled.ptx, compiled.abi))
+}
+
+/// Diagnostics without source text (the kernel came as IR): code, message, help and notes.
+fn describe_diagnostics(diags: &[tilec::diagnostics::Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&format!("error[{}]: {}\n", d.code, d.message));
+        if let Some(help) = &d.help {
+            out.push_str(&format!("  help: {help}\n"));
+        }
+        for note in &d.notes {
+            out.push_str(&format!("  note: {note}\n"));
+        }
+    }
+    out
 }

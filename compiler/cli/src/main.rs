@@ -157,11 +157,6 @@ fn build(args: &BuildArgs) -> Result<(), Failure> {
             lowered.ir.to_string()
         }
         Emit::Llvm | Emit::Ptx => {
-            let lowered = driver::lower(&source, args.kernel.as_deref(), &overrides(&args.define))
-                .map_err(|diags| {
-                    report(&source, &diags);
-                    Failure::Program
-                })?;
             let options = driver::CompileOptions {
                 target: tilec::codegen::GpuTarget::from_name(&args.target)
                     .expect("clap allows only known targets"),
@@ -172,10 +167,13 @@ fn build(args: &BuildArgs) -> Result<(), Failure> {
                     eprintln!("// IR after pass `{pass}`\n{kernel}");
                 }
             };
-            let compiled = driver::compile(&lowered.ir, &options, &mut observe).map_err(|diags| {
-                report(&source, &diags);
-                Failure::Program
-            })?;
+            let defs = overrides(&args.define);
+            let (_, compiled) =
+                driver::build(&source, args.kernel.as_deref(), &defs, &options, &mut observe)
+                    .map_err(|diags| {
+                        report(&source, &diags);
+                        Failure::Program
+                    })?;
             if let Some(path) = &args.abi_json {
                 let json = serde_json::to_string_pretty(&compiled.abi).expect("the ABI serializes");
                 write_output(Some(path), &json)?;

@@ -131,3 +131,39 @@ fn every_ui_program_fails_check_with_a_span() {
         assert!(!stderr.contains("panicked"), "{}: {stderr}", file.display());
     }
 }
+
+#[test]
+fn configuration_past_the_register_budget_is_a_diagnostic() {
+    check(
+        "register_budget",
+        &[
+            "build", "dsl-examples/attention.tile", "--emit", "ptx", "-o", "/dev/null",
+            "-D", "BLOCK_M=128", "-D", "BLOCK_N=128",
+        ],
+        1,
+    );
+}
+
+#[test]
+fn emit_ptx_with_abi() {
+    let dir = std::env::temp_dir().join(format!("tilec-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ptx = dir.join("k.ptx");
+    let abi = dir.join("k.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_tilec"))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .args(["build", "dsl-examples/attention.tile", "--emit", "ptx", "--target", "sm_80"])
+        .arg("-o")
+        .arg(&ptx)
+        .arg("--abi-json")
+        .arg(&abi)
+        .output()
+        .expect("the tilec binary runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let ptx = std::fs::read_to_string(&ptx).unwrap();
+    assert!(ptx.contains(".target sm_80") && ptx.contains("mma.sync.aligned.m16n8k16"));
+    let abi: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&abi).unwrap()).unwrap();
+    assert_eq!(abi["entry"], "attention");
+    assert_eq!(abi["target"], "sm_80");
+    let _ = std::fs::remove_dir_all(&dir);
+}
