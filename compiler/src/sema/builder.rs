@@ -53,6 +53,7 @@ fn const_key(v: ConstValue) -> u64 {
         ConstValue::Int(i) => i as u64,
         ConstValue::Float(x) => x.to_bits(),
         ConstValue::Bool(b) => b as u64,
+        ConstValue::DType(d) => d as u64,
     }
 }
 

@@ -166,13 +166,16 @@ pub fn fold_cdiv(a: i64, b: i64, dtype: Option<DType>) -> Result<i64, FoldError>
     Ok(fold_arith(BinaryOp::Div, sum, ConstValue::Int(b), dtype)?.as_i64())
 }
 
-/// Converts a typed const to `to` with the language's cast semantics.
+/// Converts a typed const to `to` with the language's cast semantics. (Dtype consts are
+/// never operands: sema keeps them as `Operand::DType`; one would come back unchanged.)
 pub fn cast_const(v: ConstValue, to: DType) -> ConstValue {
     match (v, to) {
+        (ConstValue::DType(_), _) => v,
         (v, DType::I1) => ConstValue::Bool(match v {
             ConstValue::Bool(b) => b,
             ConstValue::Int(i) => i != 0,
             ConstValue::Float(x) => x != 0.0,
+            ConstValue::DType(_) => false,
         }),
         (ConstValue::Float(x), DType::I32 | DType::I64) => {
             let (lo, hi) = int_range(to);
