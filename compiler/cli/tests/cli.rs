@@ -78,13 +78,7 @@ fn emit_ir() {
 fn run_interp_vector_add() {
     check(
         "run_interp_vector_add",
-        &[
-            "run",
-            "dsl-examples/vector_add.tile",
-            "--interp",
-            "--shape",
-            "N=1000",
-        ],
+        &["run", "dsl-examples/vector_add.tile", "--interp", "--shape", "N=1000"],
         0,
     );
 }
@@ -109,37 +103,18 @@ fn every_ui_program_fails_check_with_a_span() {
         .filter(|p| p.extension().is_some_and(|x| x == "tile"))
         .collect();
     files.sort();
-    assert!(
-        files.len() >= 30,
-        "the UI corpus has {} programs",
-        files.len()
-    );
+    assert!(files.len() >= 30, "the UI corpus has {} programs", files.len());
     for file in files {
         let source = std::fs::read_to_string(&file).expect("readable");
         let mut args = vec!["check".to_string(), file.display().to_string()];
         // `// kernel: NAME` selects one kernel, which only `build` does.
-        if let Some(name) = source
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("// kernel:"))
-        {
-            args = [
-                "build",
-                &file.display().to_string(),
-                "--emit",
-                "ir",
-                "--kernel",
-                name.trim(),
-            ]
-            .map(String::from)
-            .to_vec();
+        if let Some(name) = source.lines().next().and_then(|l| l.strip_prefix("// kernel:")) {
+            args = ["build", &file.display().to_string(), "--emit", "ir", "--kernel", name.trim()]
+                .map(String::from)
+                .to_vec();
         }
         // `// overrides: A=1, B=2` on the first line become -D options, as in tests/ui.rs.
-        if let Some(rest) = source
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("// overrides:"))
-        {
+        if let Some(rest) = source.lines().next().and_then(|l| l.strip_prefix("// overrides:")) {
             for item in rest.split(',') {
                 args.push("-D".into());
                 args.push(item.trim().to_string());
@@ -152,11 +127,7 @@ fn every_ui_program_fails_check_with_a_span() {
             .expect("the tilec binary runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{}: {stderr}", file.display());
-        assert!(
-            stderr.contains("╭─["),
-            "{}: no labelled span in:\n{stderr}",
-            file.display()
-        );
+        assert!(stderr.contains("╭─["), "{}: no labelled span in:\n{stderr}", file.display());
         assert!(!stderr.contains("panicked"), "{}: {stderr}", file.display());
     }
 }

@@ -31,10 +31,7 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Layout {
     Blocked(BlockedLayout),
-    Slice {
-        dim: u32,
-        parent: Box<Layout>,
-    },
+    Slice { dim: u32, parent: Box<Layout> },
     Mma(MmaLayout),
     DotOperand {
         op_idx: u8,
