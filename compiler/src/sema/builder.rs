@@ -210,7 +210,16 @@ impl<'a> Lowerer<'a> {
                 }
                 d
             }
-            Operand::DType(d) => Diagnostic::error(
+            Operand::DType(d, Some(decl)) => {
+                let name = self
+                    .ast
+                    .params
+                    .iter()
+                    .find(|p| p.name.span == decl)
+                    .map_or("?", |p| p.name.name.as_str());
+                super::dtypes::dtype_const_as_number_diag(name, d, span, decl)
+            }
+            Operand::DType(d, None) => Diagnostic::error(
                 "tilec::dtype_as_value",
                 format!(
                     "the dtype `{}` used as a value",

@@ -10,7 +10,8 @@ use super::ops::{bin_kind, binary_operand_dtype, literal_diag, BinKind, OperandD
 use super::types::{adapt_literal, dtype_name, int_range, round_float};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{BinaryOp, CmpOp, ConstValue, DType};
-use crate::syntax::ast::{Expr, ExprKind, Ident, Span, UnOp};
+use super::dtypes::{dtype_const_as_number_diag, unknown_dtype_diag};
+use crate::syntax::ast::{DTypeName, Expr, ExprKind, Ident, Span, UnOp};
 
 /// A compile-time scalar: typed, or an untyped numeric literal.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -261,6 +262,8 @@ pub fn to_dtype(v: CVal, d: DType, span: Span) -> Result<CVal, Diagnostic> {
 /// What a name means in a header const expression.
 pub enum HeaderName {
     Const(ConstValue, DType),
+    /// A dtype const, with its declaration: a dtype, never a number.
+    DType(DType, Span),
     /// A name that exists but is not a compile-time value (a shape symbol, a parameter).
     Runtime {
         what: String,
@@ -310,6 +313,7 @@ fn eval_depth(
         ExprKind::Bool(b) => Ok(CVal::Typed(ConstValue::Bool(*b), DType::I1)),
         ExprKind::Name(id) => match lookup(id) {
             HeaderName::Const(v, d) => Ok(CVal::Typed(v, d)),
+            HeaderName::DType(d, decl) => Err(dtype_const_as_number_diag(&id.name, d, id.span, decl)),
             HeaderName::Runtime { what, def } => Err(Diagnostic::error(
                 "tilec::const_expected",
                 format!("`{}` is not a compile-time value", id.name),
@@ -370,12 +374,7 @@ fn eval_depth(
                     let (Some(x), Some(t)) = (positional(0), positional(1)) else {
                         return Err(not_const(expr.span, "this call"));
                     };
-                    let ExprKind::DType(name) = &t.value.kind else {
-                        return Err(not_const(t.value.span, "this"));
-                    };
-                    let Some(to) = super::types::source_dtype(&name.name) else {
-                        return Err(super::unknown_dtype_diag(name));
-                    };
+                    let to = header_dtype(&t.value, lookup)?;
                     Ok(match eval(&x.value)? {
                         CVal::Typed(v, _) => CVal::Typed(cast_const(v, to), to),
                         CVal::Literal(lit) => cast_literal(lit, to, x.value.span)?,
@@ -439,6 +438,37 @@ fn eval_depth(
     }
 }
 
+/// The dtype argument of a `cast` in a header const expression: a dtype keyword or a dtype
+/// const declared earlier.
+fn header_dtype(e: &Expr, lookup: &dyn Fn(&Ident) -> HeaderName) -> Result<DType, Diagnostic> {
+    let name = match &e.kind {
+        ExprKind::DType(n) => n.clone(),
+        ExprKind::Name(id) => DTypeName {
+            name: id.name.clone(),
+            span: id.span,
+        },
+        _ => return Err(not_const(e.span, "this")),
+    };
+    if let Some(d) = super::types::source_dtype(&name.name) {
+        return Ok(d);
+    }
+    let id = Ident {
+        name: name.name.clone(),
+        span: name.span,
+    };
+    match lookup(&id) {
+        HeaderName::DType(d, _) => Ok(d),
+        HeaderName::Unknown => Err(unknown_dtype_diag(&name, &[])),
+        HeaderName::Const(..) | HeaderName::Runtime { .. } => Err(Diagnostic::error(
+            "tilec::expected_dtype",
+            format!("`{}` is not a dtype", name.name),
+            name.span,
+            "expected a dtype",
+        )
+        .with_help("write a dtype (`f16`) or a dtype const declared before")),
+    }
+}
+
 /// `lit as dtype`: an untyped literal becomes a typed const; a float literal cast to an int
 /// truncates toward zero, and any value that does not fit is an error (not a silent wrap).
 pub fn cast_literal(lit: ConstValue, to: DType, span: Span) -> Result<CVal, Diagnostic> {
@@ -483,7 +513,7 @@ pub fn conform(v: CVal, d: DType, span: Span) -> Result<ConstValue, Diagnostic> 
 pub fn conform_override(v: ConstValue, d: DType) -> Option<ConstValue> {
     match (v, d) {
         (ConstValue::Bool(_), DType::I1) => Some(v),
-        (ConstValue::Bool(_), _) | (_, DType::I1) => None,
+        (ConstValue::Bool(_) | ConstValue::DType(_), _) | (_, DType::I1) => None,
         (lit, d) => adapt_literal(lit, d).ok(),
     }
 }

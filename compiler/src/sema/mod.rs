@@ -12,6 +12,7 @@
 //!   builtin functions; `slices`: tensor slices, `load` and `store`.
 
 pub mod consts;
+pub mod dtypes;
 pub mod env;
 pub mod ops;
 pub mod types;
@@ -26,7 +27,7 @@ mod slices;
 
 use crate::diagnostics::Diagnostic;
 use crate::ir::{ConstValue, DType, InstData, Kernel};
-use crate::syntax::ast::{self, DTypeName, Span};
+use crate::syntax::ast::{self, Span};
 use builder::Lowerer;
 
 /// Values for const parameters given on the command line (`-D NAME=VALUE`) or by the
@@ -40,8 +41,27 @@ pub struct ConstOverrides {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConstParam {
     pub name: String,
-    pub dtype: DType,
+    /// The declared type: a scalar dtype (`const BLOCK: i32`) or `dtype` (`const DTYPE: dtype`).
+    pub dtype: ConstType,
     pub default: Option<ConstValue>,
+}
+
+/// The type of a const parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConstType {
+    /// A number or bool of this dtype; its values are `ConstValue::Int`, `Float` or `Bool`.
+    Scalar(DType),
+    /// A dtype const; its values are `ConstValue::DType`.
+    DType,
+}
+
+impl std::fmt::Display for ConstType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConstType::Scalar(d) => write!(f, "{d}"),
+            ConstType::DType => f.write_str(dtypes::DTYPE_KEYWORD),
+        }
+    }
 }
 
 /// One axis of the tuning space, from the kernel's `tune` section.
@@ -197,24 +217,6 @@ fn lower_one(
         diags.sort_by_key(|d| d.primary_span().start);
         Err(diags)
     }
-}
-
-/// The diagnostic for a dtype name that is not one of the language's.
-pub(crate) fn unknown_dtype_diag(name: &DTypeName) -> Diagnostic {
-    let mut d = Diagnostic::error(
-        "tilec::unknown_dtype",
-        format!("unknown dtype `{}`", name.name),
-        name.span,
-        "not a dtype",
-    );
-    d = match env::did_you_mean(&name.name, types::SOURCE_DTYPES) {
-        Some(s) => d.with_help(format!("did you mean `{s}`?")),
-        None => d.with_help(format!(
-            "the dtypes are {}",
-            types::SOURCE_DTYPES.join(", ")
-        )),
-    };
-    d
 }
 
 #[cfg(test)]
