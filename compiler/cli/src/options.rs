@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 use tilec::ir::ConstValue;
-use tilec::sema::types::source_dtype;
+use tilec::sema::types::{source_dtype, SOURCE_DTYPES};
 
 /// `-D NAME=VALUE`: a const parameter's value (an integer, a float, true/false, or a dtype
 /// name such as `bf16` for a dtype const).
@@ -79,7 +79,12 @@ fn split_name_value(s: &str) -> Result<(String, &str), String> {
 fn parse_const_def(value: &str) -> Result<ConstValue, String> {
     match source_dtype(value) {
         Some(d) => Ok(ConstValue::DType(d)),
-        None => parse_const(value).map_err(|e| format!("{e}, or a dtype name")),
+        None => parse_const(value).map_err(|_| {
+            format!(
+                "`{value}` is not an integer, a float, `true`, `false` or a dtype ({})",
+                SOURCE_DTYPES.join(", ")
+            )
+        }),
     }
 }
 

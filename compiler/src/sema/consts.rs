@@ -6,11 +6,11 @@
 //! typed float arithmetic computes in f32 and rounds to the dtype. Untyped literal arithmetic
 //! is exact (i64, checked; f64) because its result still adapts to a dtype later.
 
+use super::dtypes::{dtype_const_as_number_diag, unknown_dtype_diag};
 use super::ops::{bin_kind, binary_operand_dtype, literal_diag, BinKind, OperandDType, Side};
 use super::types::{adapt_literal, dtype_name, int_range, round_float};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{BinaryOp, CmpOp, ConstValue, DType};
-use super::dtypes::{dtype_const_as_number_diag, unknown_dtype_diag};
 use crate::syntax::ast::{DTypeName, Expr, ExprKind, Ident, Span, UnOp};
 
 /// A compile-time scalar: typed, or an untyped numeric literal.
@@ -313,7 +313,9 @@ fn eval_depth(
         ExprKind::Bool(b) => Ok(CVal::Typed(ConstValue::Bool(*b), DType::I1)),
         ExprKind::Name(id) => match lookup(id) {
             HeaderName::Const(v, d) => Ok(CVal::Typed(v, d)),
-            HeaderName::DType(d, decl) => Err(dtype_const_as_number_diag(&id.name, d, id.span, decl)),
+            HeaderName::DType(d, decl) => {
+                Err(dtype_const_as_number_diag(&id.name, d, id.span, decl))
+            }
             HeaderName::Runtime { what, def } => Err(Diagnostic::error(
                 "tilec::const_expected",
                 format!("`{}` is not a compile-time value", id.name),

@@ -32,10 +32,7 @@ pub fn resolve_dtype(
         Global::Error => return Err(None),
         Global::Const { dtype, .. } => {
             return Err(Some(number_const_as_dtype_diag(
-                &name.name,
-                *dtype,
-                name.span,
-                entry.span,
+                &name.name, *dtype, name.span, entry.span,
             )))
         }
         Global::Tensor { .. } => "a tensor",

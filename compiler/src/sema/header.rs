@@ -255,7 +255,8 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
         }
         let global = match (chosen, dtype) {
             (Some(ConstValue::DType(value)), Some(ConstType::DType)) => {
-                lw.k.consts.push((p.name.name.clone(), ConstValue::DType(value)));
+                lw.k.consts
+                    .push((p.name.name.clone(), ConstValue::DType(value)));
                 Global::DTypeConst { value }
             }
             (Some(value), Some(ConstType::Scalar(dtype))) => {
@@ -296,10 +297,8 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
             ParamKind::Const { .. } => {}
             ParamKind::Scalar { ty } => {
                 let d = param_dtype(lw, ty);
-                let value = lw.k.add_param(
-                    p.name.name.clone(),
-                    Type::Scalar(d.unwrap_or(DType::I32)),
-                );
+                let value =
+                    lw.k.add_param(p.name.name.clone(), Type::Scalar(d.unwrap_or(DType::I32)));
                 let global = if d.is_some() {
                     Global::Scalar { value }
                 } else {

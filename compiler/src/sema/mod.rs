@@ -280,6 +280,25 @@ tune { WIDTH: [32, 64] }
     }
 
     #[test]
+    fn dtype_consts_specialize_tensors_and_take_dtype_overrides() {
+        let src = "kernel c(x: &DTYPE[N], out: &mut f32[N], const DTYPE: dtype = f16)
+                   grid [1] { store(out[0 ..+ 4], load(x[0 ..+ 4]) as f32); }";
+        let m = crate::syntax::parse(src).expect("parses");
+        let bf16 = ConstValue::DType(DType::BF16);
+        let k = lower_kernel(&m, None, &overrides(&[("DTYPE", bf16)])).expect("lowers");
+        assert_eq!(k.ir.const_value("DTYPE"), Some(bf16));
+        assert_eq!(k.ir.value_type(k.ir.params[0].value).dtype(), DType::BF16);
+        assert_eq!(k.const_params[0].dtype, ConstType::DType);
+        assert_eq!(
+            k.const_params[0].default,
+            Some(ConstValue::DType(DType::F16))
+        );
+        let err = lower_kernel(&m, None, &overrides(&[("DTYPE", ConstValue::Int(16))]))
+            .expect_err("a number is not a dtype");
+        assert_eq!(codes(&err), ["tilec::bad_override"]);
+    }
+
+    #[test]
     fn a_const_without_default_needs_an_override() {
         let m = crate::syntax::parse(TWO_KERNELS).expect("parses");
         let err = lower_kernel(&m, Some("b"), &ConstOverrides::default()).expect_err("no WIDTH");
