@@ -30,7 +30,7 @@ fn tile_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// `// overrides: A=1, B=true, C=1.5` on the first line.
+/// `// overrides: A=1, B=true, C=1.5, D=bf16` on the first line.
 fn overrides_of(source: &str) -> ConstOverrides {
     let mut values = Vec::new();
     if let Some(rest) = source
@@ -42,7 +42,9 @@ fn overrides_of(source: &str) -> ConstOverrides {
             let Some((name, value)) = item.trim().split_once('=') else {
                 continue;
             };
-            let value = if let Ok(i) = value.parse::<i64>() {
+            let value = if let Some(d) = tilec::sema::types::source_dtype(value) {
+                ConstValue::DType(d)
+            } else if let Ok(i) = value.parse::<i64>() {
                 ConstValue::Int(i)
             } else if let Ok(b) = value.parse::<bool>() {
                 ConstValue::Bool(b)

@@ -2,8 +2,10 @@
 
 use std::str::FromStr;
 use tilec::ir::ConstValue;
+use tilec::sema::types::{source_dtype, SOURCE_DTYPES};
 
-/// `-D NAME=VALUE`: a const parameter's value (an integer, a float, or true/false).
+/// `-D NAME=VALUE`: a const parameter's value (an integer, a float, true/false, or a dtype
+/// name such as `bf16` for a dtype const).
 #[derive(Clone, Debug)]
 pub struct ConstDef {
     pub name: String,
@@ -16,7 +18,7 @@ impl FromStr for ConstDef {
         let (name, value) = split_name_value(s)?;
         Ok(ConstDef {
             name,
-            value: parse_const(value)?,
+            value: parse_const_def(value)?,
         })
     }
 }
@@ -62,7 +64,10 @@ fn split_name_value(s: &str) -> Result<(String, &str), String> {
         .split_once('=')
         .ok_or_else(|| format!("expected NAME=VALUE, found `{s}`"))?;
     let name = name.trim();
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
         return Err(format!("`{name}` is not a valid name"));
@@ -70,6 +75,20 @@ fn split_name_value(s: &str) -> Result<(String, &str), String> {
     Ok((name.to_string(), value.trim()))
 }
 
+/// A `-D` value: a dtype name (for a dtype const) or a number or bool.
+fn parse_const_def(value: &str) -> Result<ConstValue, String> {
+    match source_dtype(value) {
+        Some(d) => Ok(ConstValue::DType(d)),
+        None => parse_const(value).map_err(|_| {
+            format!(
+                "`{value}` is not an integer, a float, `true`, `false` or a dtype ({})",
+                SOURCE_DTYPES.join(", ")
+            )
+        }),
+    }
+}
+
+/// A number or bool (scalar arguments and numeric consts).
 fn parse_const(value: &str) -> Result<ConstValue, String> {
     match value {
         "true" => return Ok(ConstValue::Bool(true)),
@@ -90,11 +109,15 @@ fn parse_const(value: &str) -> Result<ConstValue, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tilec::ir::DType;
 
     #[test]
     fn parses_definitions() {
         let d: ConstDef = "BLOCK_M=128".parse().unwrap();
-        assert_eq!((d.name.as_str(), d.value), ("BLOCK_M", ConstValue::Int(128)));
+        assert_eq!(
+            (d.name.as_str(), d.value),
+            ("BLOCK_M", ConstValue::Int(128))
+        );
         let d: ConstDef = "CAUSAL=true".parse().unwrap();
         assert_eq!(d.value, ConstValue::Bool(true));
         let d: ScalarDef = "scale=0.125".parse().unwrap();
@@ -102,6 +125,13 @@ mod tests {
         assert!("=3".parse::<ConstDef>().is_err());
         assert!("X".parse::<ConstDef>().is_err());
         assert!("X=abc".parse::<ConstDef>().is_err());
+        let d: ConstDef = "DTYPE=bf16".parse().unwrap();
+        assert_eq!(d.value, ConstValue::DType(DType::BF16));
+        let d: ConstDef = "DTYPE=bool".parse().unwrap();
+        assert_eq!(d.value, ConstValue::DType(DType::I1));
+        // `i1` is the IR's name, not the language's; scalar arguments are never dtypes.
+        assert!("DTYPE=i1".parse::<ConstDef>().is_err());
+        assert!("scale=f16".parse::<ScalarDef>().is_err());
         assert!("S=-1".parse::<ShapeDef>().is_err());
     }
 }

@@ -8,7 +8,7 @@ use super::memory::{self, Memory, SliceIndex};
 use super::ops;
 use super::value::{Elems, RtValue, Tile};
 use super::InterpError;
-use crate::ir::{Block, DType, Inst, InstData, Kernel, SliceDim, Type, Value};
+use crate::ir::{Block, ConstValue, DType, Inst, InstData, Kernel, SliceDim, Type, Value};
 use cranelift_entity::EntityRef;
 use std::rc::Rc;
 
@@ -287,7 +287,7 @@ impl<'a> Program<'a> {
         Ok(match data {
             InstData::Const { value } => {
                 let (dtype, shape) = self.result_shape(inst)?;
-                let elem = match const_elem(dtype, *value) {
+                let elem = match const_elem(dtype, *value).ok_or_else(|| not_a_number(value))? {
                     Elem::Bool(b) => Elems::Bool(vec![b]),
                     Elem::Int(i) => Elems::Int(vec![i]),
                     Elem::Float(f) => Elems::Float(vec![f]),
@@ -346,7 +346,8 @@ impl<'a> Program<'a> {
                 let tensor = self.memory.tensor(self.tensor(*tensor)?);
                 let slice = self.slice(dims)?;
                 let (offsets, shape) = memory::slice_offsets(&tensor.shape, &slice)?;
-                let fill = const_elem(tensor.data.dtype(), *fill);
+                let fill =
+                    const_elem(tensor.data.dtype(), *fill).ok_or_else(|| not_a_number(fill))?;
                 memory::load(tensor, &offsets, shape, fill)?
             }
             InstData::Store { .. }
@@ -367,6 +368,11 @@ impl<'a> Program<'a> {
 
 fn runtime(message: impl std::fmt::Display) -> InterpError {
     InterpError::Runtime(message.to_string())
+}
+
+/// A dtype where an instruction needs a number (only unverified IR has one).
+fn not_a_number(value: &ConstValue) -> InterpError {
+    runtime(format!("the dtype `{value}` is not a constant value"))
 }
 
 /// The text of an error, without its variant (the caller adds context).

@@ -102,9 +102,11 @@ pub fn int_to_float(to: DType, x: i64) -> f32 {
 }
 
 /// A compile-time constant as an element of `dtype`, by the cast rules. The `Elem` tells the
-/// caller which storage class it belongs to.
-pub fn const_elem(dtype: DType, value: ConstValue) -> Elem {
-    match (dtype, value) {
+/// caller which storage class it belongs to. `None` for a dtype value (`ConstValue::DType`),
+/// which is not a number: the verifier keeps it out of instructions.
+pub fn const_elem(dtype: DType, value: ConstValue) -> Option<Elem> {
+    Some(match (dtype, value) {
+        (_, ConstValue::DType(_)) => return None,
         (DType::I1, ConstValue::Bool(b)) => Elem::Bool(b),
         (DType::I1, ConstValue::Int(i)) => Elem::Bool(i != 0),
         (DType::I1, ConstValue::Float(f)) => Elem::Bool(f != 0.0),
@@ -113,7 +115,7 @@ pub fn const_elem(dtype: DType, value: ConstValue) -> Elem {
         (_, ConstValue::Float(f)) => Elem::Float(f64_to_float(dtype, f)),
         (_, ConstValue::Int(i)) => Elem::Float(int_to_float(dtype, i)),
         (_, ConstValue::Bool(b)) => Elem::Float(b as i64 as f32),
-    }
+    })
 }
 
 fn float_to_int_f64(to: DType, x: f64) -> i64 {

@@ -549,7 +549,7 @@ impl<'t> Parser<'t> {
             kernel.consts = self.bracket_list(|p| {
                 let name = p.ident("a const name")?;
                 p.expect_punct('=')?;
-                Ok((name, p.const_value()?))
+                Ok((name, p.header_const_value()?))
             })?;
         }
         if self.eat_keyword("grid") {
@@ -650,6 +650,17 @@ impl<'t> Parser<'t> {
     }
 
     // --- constants and types ---
+
+    /// A value in the `consts [..]` header: a constant, or the dtype of a dtype const.
+    fn header_const_value(&mut self) -> PResult<ConstValue> {
+        if let Tok::Ident(word) = self.peek() {
+            if let Some(d) = DType::from_name(word) {
+                self.bump();
+                return Ok(ConstValue::DType(d));
+            }
+        }
+        self.const_value()
+    }
 
     /// `[-] (INT | FLOAT | inf | nan) | true | false`.
     fn const_value(&mut self) -> PResult<ConstValue> {

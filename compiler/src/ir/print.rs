@@ -37,7 +37,8 @@
 //! * Grid expressions: ints, symbols, `+ - * /` with the usual precedence (parentheses only
 //!   where needed), and `cdiv(a, b)`, `min(a, b)`, `max(a, b)`.
 //! * Constants print with `ConstValue`'s `Display`: `7`, `-1.5`, `1e-7`, `inf`, `-inf`, `nan`,
-//!   `true`.
+//!   `true`; the value of a dtype const (only in the `consts [..]` header) is a dtype name:
+//!   `consts [DTYPE = bf16]`.
 //!
 //! Value names: kernel parameters print as `%NAME` with their parameter name. Another value
 //! whose `ValueData::name` is `Some(n)` prints as `%n` when no other value has the name `n`,

@@ -182,40 +182,50 @@ impl Type {
     pub fn with_dtype(&self, dtype: DType) -> Type {
         match self {
             Type::Scalar(_) => Type::Scalar(dtype),
-            Type::Tile(t) => Type::Tile(TileType {
-                dtype,
-                ..t.clone()
-            }),
-            Type::Tensor(t) => Type::Tensor(TensorType {
-                dtype,
-                ..t.clone()
-            }),
+            Type::Tile(t) => Type::Tile(TileType { dtype, ..t.clone() }),
+            Type::Tensor(t) => Type::Tensor(TensorType { dtype, ..t.clone() }),
         }
     }
 }
 
-/// A compile-time scalar constant. Floats are kept as f64 and rounded to the value's dtype
-/// when used; integers as i64.
+/// A compile-time constant. Floats are kept as f64 and rounded to the value's dtype when
+/// used; integers as i64.
+///
+/// `DType` is the value of a dtype const (`const DTYPE: dtype = f16`): it appears only in
+/// [`crate::ir::Kernel::consts`] (and in overrides and tune values), never as the value of a
+/// `const` instruction or a `load` fill; the verifier rejects it there.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ConstValue {
     Int(i64),
     Float(f64),
     Bool(bool),
+    DType(DType),
 }
 
 impl ConstValue {
+    /// The value as a number; a dtype has none and gives 0 (callers only ask numeric consts).
     pub fn as_f64(self) -> f64 {
         match self {
             ConstValue::Int(i) => i as f64,
             ConstValue::Float(f) => f,
             ConstValue::Bool(b) => b as i64 as f64,
+            ConstValue::DType(_) => 0.0,
         }
     }
+    /// The value as an integer; a dtype has none and gives 0 (callers only ask numeric consts).
     pub fn as_i64(self) -> i64 {
         match self {
             ConstValue::Int(i) => i,
             ConstValue::Float(f) => f as i64,
             ConstValue::Bool(b) => b as i64,
+            ConstValue::DType(_) => 0,
+        }
+    }
+    /// The dtype a dtype const holds; `None` for numbers and bools.
+    pub fn as_dtype(self) -> Option<DType> {
+        match self {
+            ConstValue::DType(d) => Some(d),
+            _ => None,
         }
     }
 }
@@ -231,6 +241,7 @@ impl fmt::Display for ConstValue {
             // `{:?}` prints the shortest text that reads back to the same f64, always with
             // a `.` or exponent, so the IR text round-trips exactly.
             ConstValue::Float(x) => write!(f, "{x:?}"),
+            ConstValue::DType(d) => f.write_str(d.name()),
         }
     }
 }

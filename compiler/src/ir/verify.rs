@@ -591,6 +591,9 @@ impl<'k> Verifier<'k> {
                 let r = result_ty.expect("one result");
                 match r {
                     Type::Scalar(d) if const_fits(*value, *d) => {}
+                    Type::Scalar(_) if value.as_dtype().is_some() => {
+                        out.push(format!("the dtype {value} is not a constant value"))
+                    }
                     Type::Scalar(d) => out.push(format!("constant {value} does not fit {d}")),
                     other => out.push(format!("a constant is a scalar, not {}", self.show(other))),
                 }

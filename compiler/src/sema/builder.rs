@@ -53,6 +53,7 @@ fn const_key(v: ConstValue) -> u64 {
         ConstValue::Int(i) => i as u64,
         ConstValue::Float(x) => x.to_bits(),
         ConstValue::Bool(b) => b as u64,
+        ConstValue::DType(d) => d as u64,
     }
 }
 
@@ -209,7 +210,16 @@ impl<'a> Lowerer<'a> {
                 }
                 d
             }
-            Operand::DType(d) => Diagnostic::error(
+            Operand::DType(d, Some(decl)) => {
+                let name = self
+                    .ast
+                    .params
+                    .iter()
+                    .find(|p| p.name.span == decl)
+                    .map_or("?", |p| p.name.name.as_str());
+                super::dtypes::dtype_const_as_number_diag(name, d, span, decl)
+            }
+            Operand::DType(d, None) => Diagnostic::error(
                 "tilec::dtype_as_value",
                 format!(
                     "the dtype `{}` used as a value",

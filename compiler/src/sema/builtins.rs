@@ -4,7 +4,8 @@
 
 use super::builder::Lowerer;
 use super::consts::{cast_const, cast_literal, fold_arith, fold_cdiv, fold_diag};
-use super::env::{did_you_mean, Operand};
+use super::dtypes::number_const_as_dtype_diag;
+use super::env::{did_you_mean, Global, GlobalEntry, Operand};
 use super::ops::{common_dtype, literal_diag, OperandDType, Side};
 use super::types::{adapt_literal, dtype_name, type_text};
 use crate::diagnostics::Diagnostic;
@@ -377,10 +378,17 @@ impl Lowerer<'_> {
         }
     }
 
+    /// A dtype argument: a dtype keyword or a dtype const.
     fn dtype_arg(&mut self, e: &Expr) -> Option<DType> {
         match self.lower_expr(e) {
-            Operand::DType(d) => Some(d),
+            Operand::DType(d, _) => Some(d),
             Operand::Error => None,
+            Operand::Const(..) if self.const_param_named(e).is_some() => {
+                if let Some((id, dtype, decl)) = self.const_param_named(e) {
+                    self.error(number_const_as_dtype_diag(&id.name, dtype, id.span, decl));
+                }
+                None
+            }
             _ => {
                 self.error(
                     Diagnostic::error(
@@ -393,6 +401,24 @@ impl Lowerer<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// The number const parameter that `e` names (not shadowed by a `let`), with its dtype and
+    /// declaration.
+    fn const_param_named<'e>(&self, e: &'e Expr) -> Option<(&'e Ident, DType, Span)> {
+        let ExprKind::Name(id) = &e.kind else {
+            return None;
+        };
+        if self.env.lookup(&id.name).is_some() {
+            return None;
+        }
+        match self.env.globals.get(&id.name) {
+            Some(GlobalEntry {
+                global: Global::Const { dtype, .. },
+                span,
+            }) => Some((id, *dtype, *span)),
+            _ => None,
         }
     }
 

@@ -6,11 +6,12 @@
 //! typed float arithmetic computes in f32 and rounds to the dtype. Untyped literal arithmetic
 //! is exact (i64, checked; f64) because its result still adapts to a dtype later.
 
+use super::dtypes::{dtype_const_as_number_diag, unknown_dtype_diag};
 use super::ops::{bin_kind, binary_operand_dtype, literal_diag, BinKind, OperandDType, Side};
 use super::types::{adapt_literal, dtype_name, int_range, round_float};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{BinaryOp, CmpOp, ConstValue, DType};
-use crate::syntax::ast::{Expr, ExprKind, Ident, Span, UnOp};
+use crate::syntax::ast::{DTypeName, Expr, ExprKind, Ident, Span, UnOp};
 
 /// A compile-time scalar: typed, or an untyped numeric literal.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -166,13 +167,16 @@ pub fn fold_cdiv(a: i64, b: i64, dtype: Option<DType>) -> Result<i64, FoldError>
     Ok(fold_arith(BinaryOp::Div, sum, ConstValue::Int(b), dtype)?.as_i64())
 }
 
-/// Converts a typed const to `to` with the language's cast semantics.
+/// Converts a typed const to `to` with the language's cast semantics. (Dtype consts are
+/// never operands: sema keeps them as `Operand::DType`; one would come back unchanged.)
 pub fn cast_const(v: ConstValue, to: DType) -> ConstValue {
     match (v, to) {
+        (ConstValue::DType(_), _) => v,
         (v, DType::I1) => ConstValue::Bool(match v {
             ConstValue::Bool(b) => b,
             ConstValue::Int(i) => i != 0,
             ConstValue::Float(x) => x != 0.0,
+            ConstValue::DType(_) => false,
         }),
         (ConstValue::Float(x), DType::I32 | DType::I64) => {
             let (lo, hi) = int_range(to);
@@ -258,6 +262,8 @@ pub fn to_dtype(v: CVal, d: DType, span: Span) -> Result<CVal, Diagnostic> {
 /// What a name means in a header const expression.
 pub enum HeaderName {
     Const(ConstValue, DType),
+    /// A dtype const, with its declaration: a dtype, never a number.
+    DType(DType, Span),
     /// A name that exists but is not a compile-time value (a shape symbol, a parameter).
     Runtime {
         what: String,
@@ -307,6 +313,9 @@ fn eval_depth(
         ExprKind::Bool(b) => Ok(CVal::Typed(ConstValue::Bool(*b), DType::I1)),
         ExprKind::Name(id) => match lookup(id) {
             HeaderName::Const(v, d) => Ok(CVal::Typed(v, d)),
+            HeaderName::DType(d, decl) => {
+                Err(dtype_const_as_number_diag(&id.name, d, id.span, decl))
+            }
             HeaderName::Runtime { what, def } => Err(Diagnostic::error(
                 "tilec::const_expected",
                 format!("`{}` is not a compile-time value", id.name),
@@ -367,12 +376,7 @@ fn eval_depth(
                     let (Some(x), Some(t)) = (positional(0), positional(1)) else {
                         return Err(not_const(expr.span, "this call"));
                     };
-                    let ExprKind::DType(name) = &t.value.kind else {
-                        return Err(not_const(t.value.span, "this"));
-                    };
-                    let Some(to) = super::types::source_dtype(&name.name) else {
-                        return Err(super::unknown_dtype_diag(name));
-                    };
+                    let to = header_dtype(&t.value, lookup)?;
                     Ok(match eval(&x.value)? {
                         CVal::Typed(v, _) => CVal::Typed(cast_const(v, to), to),
                         CVal::Literal(lit) => cast_literal(lit, to, x.value.span)?,
@@ -436,6 +440,37 @@ fn eval_depth(
     }
 }
 
+/// The dtype argument of a `cast` in a header const expression: a dtype keyword or a dtype
+/// const declared earlier.
+fn header_dtype(e: &Expr, lookup: &dyn Fn(&Ident) -> HeaderName) -> Result<DType, Diagnostic> {
+    let name = match &e.kind {
+        ExprKind::DType(n) => n.clone(),
+        ExprKind::Name(id) => DTypeName {
+            name: id.name.clone(),
+            span: id.span,
+        },
+        _ => return Err(not_const(e.span, "this")),
+    };
+    if let Some(d) = super::types::source_dtype(&name.name) {
+        return Ok(d);
+    }
+    let id = Ident {
+        name: name.name.clone(),
+        span: name.span,
+    };
+    match lookup(&id) {
+        HeaderName::DType(d, _) => Ok(d),
+        HeaderName::Unknown => Err(unknown_dtype_diag(&name, &[])),
+        HeaderName::Const(..) | HeaderName::Runtime { .. } => Err(Diagnostic::error(
+            "tilec::expected_dtype",
+            format!("`{}` is not a dtype", name.name),
+            name.span,
+            "expected a dtype",
+        )
+        .with_help("write a dtype (`f16`) or a dtype const declared before")),
+    }
+}
+
 /// `lit as dtype`: an untyped literal becomes a typed const; a float literal cast to an int
 /// truncates toward zero, and any value that does not fit is an error (not a silent wrap).
 pub fn cast_literal(lit: ConstValue, to: DType, span: Span) -> Result<CVal, Diagnostic> {
@@ -480,7 +515,7 @@ pub fn conform(v: CVal, d: DType, span: Span) -> Result<ConstValue, Diagnostic> 
 pub fn conform_override(v: ConstValue, d: DType) -> Option<ConstValue> {
     match (v, d) {
         (ConstValue::Bool(_), DType::I1) => Some(v),
-        (ConstValue::Bool(_), _) | (_, DType::I1) => None,
+        (ConstValue::Bool(_) | ConstValue::DType(_), _) | (_, DType::I1) => None,
         (lit, d) => adapt_literal(lit, d).ok(),
     }
 }

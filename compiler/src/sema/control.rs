@@ -333,7 +333,7 @@ impl Lowerer<'_> {
             _ => None,
         };
         for (op, s) in [(tt, ts), (et, es)] {
-            if matches!(op, Operand::Unit | Operand::Tensor(_) | Operand::DType(_)) {
+            if matches!(op, Operand::Unit | Operand::Tensor(_) | Operand::DType(..)) {
                 self.not_a_value(op, s);
                 return None;
             }

@@ -19,8 +19,9 @@ pub enum Operand {
     Literal(ConstValue),
     /// A tensor parameter (index into `Lowerer::tensors`); usable only in slices.
     Tensor(usize),
-    /// A dtype written as a value: `cast(x, f16)`.
-    DType(DType),
+    /// A dtype written as a value: `cast(x, f16)`, or a dtype const (`cast(x, DTYPE)`), then
+    /// with the span of the const's declaration (for diagnostics).
+    DType(DType, Option<Span>),
     /// The result of something that has no value (`store(..)`, an `if` statement).
     Unit,
     /// The result of an expression that had an error (already reported): everything built on
@@ -43,6 +44,10 @@ pub enum Global {
     Const {
         value: ConstValue,
         dtype: DType,
+    },
+    /// A dtype const (`const DTYPE: dtype = f16`) with its chosen dtype.
+    DTypeConst {
+        value: DType,
     },
     /// Shape symbol number `index` (into `Kernel::symbols`).
     Symbol {

@@ -4,6 +4,7 @@
 
 use super::builder::Lowerer;
 use super::consts::{fold_binary_op, CVal};
+use super::dtypes::dtype_const_as_number_diag;
 use super::env::Global;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{ConstValue, GridExpr, GridOp};
@@ -91,6 +92,9 @@ fn eval(lw: &Lowerer, e: &Expr, depth: usize) -> Result<GVal, Option<Diagnostic>
         ExprKind::Name(id) => match lw.env.globals.get(&id.name) {
             Some(g) => match &g.global {
                 Global::Const { value, dtype } => Ok(GVal::Const(CVal::Typed(*value, *dtype))),
+                Global::DTypeConst { value } => Err(Some(dtype_const_as_number_diag(
+                    &id.name, *value, id.span, g.span,
+                ))),
                 Global::Symbol { index } => Ok(GVal::Expr(GridExpr::Sym(*index as u32))),
                 Global::Scalar { .. } => Err(Some(runtime(
                     id.span,

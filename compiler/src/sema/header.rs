@@ -1,15 +1,16 @@
 //! A kernel's header: its parameters (tensors with their dims and shape symbols, runtime
 //! scalars, consts), the value each const takes (a `-D` override, else its default), and the
-//! `tune` section.
+//! `tune` section. A dtype const (`const DTYPE: dtype = f16`) takes a dtype as its value.
 
 use super::builder::{Lowerer, SymbolInfo, TensorParam};
 use super::consts::{conform, conform_override, eval_header_const, CVal, HeaderName};
+use super::dtypes::{resolve_dtype, DTYPE_KEYWORD};
 use super::env::{did_you_mean, Global, GlobalEntry};
-use super::types::{dtype_name, is_power_of_two, source_dtype};
-use super::{unknown_dtype_diag, ConstOverrides, ConstParam, TuneAxis};
+use super::types::{dtype_name, is_power_of_two, source_dtype, SOURCE_DTYPES};
+use super::{ConstOverrides, ConstParam, ConstType, TuneAxis};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{ConstValue, DType, Dim, TensorType, Type};
-use crate::syntax::ast::{ExprKind, Ident, Param, ParamKind, Span};
+use crate::syntax::ast::{DTypeName, Expr, ExprKind, Ident, Param, ParamKind, Span};
 
 /// What the header contributes to [`super::LoweredKernel`].
 pub struct Header {
@@ -34,13 +35,87 @@ pub fn unknown_override_diag(name: &str, span: Span, consts: &[&str]) -> Diagnos
     }
 }
 
-/// Resolves a dtype written in a parameter, reporting unknown names.
-fn param_dtype(lw: &mut Lowerer, name: &crate::syntax::ast::DTypeName) -> Option<DType> {
-    let d = source_dtype(&name.name);
-    if d.is_none() {
-        lw.error(unknown_dtype_diag(name));
+/// Resolves a dtype written in a parameter (a dtype keyword or a dtype const declared
+/// before), reporting names that are not dtypes.
+fn param_dtype(lw: &mut Lowerer, name: &DTypeName) -> Option<DType> {
+    match resolve_dtype(&lw.env.globals, name) {
+        Ok(d) => Some(d),
+        Err(diag) => {
+            if let Some(diag) = diag {
+                lw.error(diag);
+            }
+            None
+        }
     }
-    d
+}
+
+/// The declared type of a const parameter: `dtype`, or a scalar dtype.
+fn const_type(lw: &mut Lowerer, ty: &DTypeName) -> Option<ConstType> {
+    if ty.name == DTYPE_KEYWORD {
+        return Some(ConstType::DType);
+    }
+    let dtype = param_dtype(lw, ty)?;
+    if matches!(dtype, DType::F16 | DType::BF16) {
+        lw.error(
+            Diagnostic::error(
+                "tilec::bad_const_type",
+                format!("a const parameter cannot be `{}`", dtype_name(dtype)),
+                ty.span,
+                "not allowed for consts",
+            )
+            .with_help("const parameters are `i32`, `i64`, `bool`, `f32` or `dtype`"),
+        );
+    }
+    Some(ConstType::Scalar(dtype))
+}
+
+/// The default of a dtype const: a dtype keyword or a dtype const declared before.
+fn dtype_default(lw: &Lowerer, e: &Expr) -> Result<ConstValue, Option<Diagnostic>> {
+    let name = match &e.kind {
+        ExprKind::DType(name) => name.clone(),
+        ExprKind::Name(id) => DTypeName {
+            name: id.name.clone(),
+            span: id.span,
+        },
+        _ => return Err(Some(not_a_dtype_value(e.span))),
+    };
+    resolve_dtype(&lw.env.globals, &name).map(ConstValue::DType)
+}
+
+/// A tune candidate of a dtype const: a dtype keyword.
+fn dtype_candidate(e: &Expr) -> Result<ConstValue, Diagnostic> {
+    match &e.kind {
+        ExprKind::DType(name) => source_dtype(&name.name)
+            .map(ConstValue::DType)
+            .ok_or_else(|| not_a_dtype_value(e.span)),
+        _ => Err(not_a_dtype_value(e.span)),
+    }
+}
+
+fn not_a_dtype_value(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "tilec::expected_dtype",
+        "the value of a dtype const must be a dtype",
+        span,
+        "not a dtype",
+    )
+    .with_help(format!("write one of {}", SOURCE_DTYPES.join(", ")))
+}
+
+/// The value of `-D NAME=VALUE` for a const of type `ty`, or `None` when it does not fit.
+fn conform_override_to(v: ConstValue, ty: ConstType) -> Option<ConstValue> {
+    match ty {
+        ConstType::Scalar(d) => conform_override(v, d),
+        ConstType::DType => v.as_dtype().map(ConstValue::DType),
+    }
+}
+
+/// An override value as the user wrote it (`bool`, not the IR's `i1`).
+fn override_text(v: ConstValue) -> String {
+    match v {
+        ConstValue::DType(d) => dtype_name(d).to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// How header const expressions see names: consts known so far, other parameters and shape
@@ -51,6 +126,10 @@ fn header_lookup<'p>(lw: &'p Lowerer, params: &'p [Param]) -> impl Fn(&Ident) ->
             global: Global::Const { value, dtype },
             ..
         }) => HeaderName::Const(*value, *dtype),
+        Some(GlobalEntry {
+            global: Global::DTypeConst { value },
+            span,
+        }) => HeaderName::DType(*value, *span),
         Some(GlobalEntry {
             global: Global::Symbol { .. },
             span,
@@ -96,22 +175,9 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
         let ParamKind::Const { ty, default } = &p.kind else {
             continue;
         };
-        let dtype = param_dtype(lw, ty);
-        if let Some(d) = dtype {
-            if matches!(d, DType::F16 | DType::BF16) {
-                lw.error(
-                    Diagnostic::error(
-                        "tilec::bad_const_type",
-                        format!("a const parameter cannot be `{}`", dtype_name(d)),
-                        ty.span,
-                        "not allowed for consts",
-                    )
-                    .with_help("const parameters are `i32`, `i64`, `bool` or `f32`"),
-                );
-            }
-        }
+        let dtype = const_type(lw, ty);
         let default_value = match (default, dtype) {
-            (Some(e), Some(d)) => {
+            (Some(e), Some(ConstType::Scalar(d))) => {
                 let r = eval_header_const(e, &header_lookup(lw, all_params))
                     .and_then(|v| conform(v, d, e.span));
                 match r {
@@ -122,6 +188,15 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
                     }
                 }
             }
+            (Some(e), Some(ConstType::DType)) => match dtype_default(lw, e) {
+                Ok(v) => Some(v),
+                Err(diag) => {
+                    if let Some(diag) = diag {
+                        lw.error(diag);
+                    }
+                    None
+                }
+            },
             _ => None,
         };
         let over = overrides
@@ -131,21 +206,31 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
             .find(|(n, _)| *n == p.name.name)
             .map(|(_, v)| *v);
         let over_value = match (over, dtype) {
-            (Some(v), Some(d)) => match conform_override(v, d) {
+            (Some(v), Some(d)) => match conform_override_to(v, d) {
                 Some(c) => Some(c),
                 None => {
+                    let ty_text = match d {
+                        ConstType::Scalar(d) => dtype_name(d),
+                        ConstType::DType => DTYPE_KEYWORD,
+                    };
+                    let help = match d {
+                        ConstType::Scalar(d) => format!("pass a `{}` value", dtype_name(d)),
+                        ConstType::DType => {
+                            format!("pass a dtype name: {}", SOURCE_DTYPES.join(", "))
+                        }
+                    };
                     lw.error(
                         Diagnostic::error(
                             "tilec::bad_override",
                             format!(
-                                "`-D {}={v}` does not fit the const's type `{}`",
+                                "`-D {}={}` does not fit the const's type `{ty_text}`",
                                 p.name.name,
-                                dtype_name(d)
+                                override_text(v),
                             ),
                             p.span,
-                            format!("declared as `{}` here", dtype_name(d)),
+                            format!("declared as `{ty_text}` here"),
                         )
-                        .with_help(format!("pass a `{}` value", dtype_name(d))),
+                        .with_help(help),
                     );
                     None
                 }
@@ -169,7 +254,12 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
             );
         }
         let global = match (chosen, dtype) {
-            (Some(value), Some(dtype)) => {
+            (Some(ConstValue::DType(value)), Some(ConstType::DType)) => {
+                lw.k.consts
+                    .push((p.name.name.clone(), ConstValue::DType(value)));
+                Global::DTypeConst { value }
+            }
+            (Some(value), Some(ConstType::Scalar(dtype))) => {
                 lw.k.consts.push((p.name.name.clone(), value));
                 Global::Const { value, dtype }
             }
@@ -206,9 +296,10 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
         match &p.kind {
             ParamKind::Const { .. } => {}
             ParamKind::Scalar { ty } => {
-                let d = param_dtype(lw, ty).unwrap_or(DType::I32);
-                let value = lw.k.add_param(p.name.name.clone(), Type::Scalar(d));
-                let global = if source_dtype(&ty.name).is_some() {
+                let d = param_dtype(lw, ty);
+                let value =
+                    lw.k.add_param(p.name.name.clone(), Type::Scalar(d.unwrap_or(DType::I32)));
+                let global = if d.is_some() {
                     Global::Scalar { value }
                 } else {
                     Global::Error
@@ -294,10 +385,11 @@ pub fn lower_header(lw: &mut Lowerer, overrides: &ConstOverrides, strict: bool) 
             }
             let mut out = Vec::new();
             for (expr, v) in entry.values.iter().zip(values) {
-                let r = v.and_then(|v| match const_dtype {
-                    Some(d) => conform(v, d, expr.span),
-                    None => launch_option_value(name, v, expr.span),
-                });
+                let r = match const_dtype {
+                    Some(ConstType::DType) => dtype_candidate(expr),
+                    Some(ConstType::Scalar(d)) => v.and_then(|v| conform(v, d, expr.span)),
+                    None => v.and_then(|v| launch_option_value(name, v, expr.span)),
+                };
                 match r {
                     Ok(c) => out.push(c),
                     Err(d) => lw.error(d),
@@ -367,7 +459,7 @@ fn lower_tensor_param(
     lw: &mut Lowerer,
     p: &Param,
     mutable: bool,
-    dtype: &crate::syntax::ast::DTypeName,
+    dtype: &DTypeName,
     dims: &[crate::syntax::ast::Expr],
     all_params: &[Param],
 ) {

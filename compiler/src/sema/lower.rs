@@ -14,7 +14,9 @@ use super::types::{
 };
 use crate::diagnostics::Diagnostic;
 use crate::ir::{ConstValue, DType, InstData, TileType, Type, UnaryOp, Value};
-use crate::syntax::ast::{BinOp, BlockExpr, Expr, ExprKind, Ident, Span, Stmt, TypeExpr, UnOp};
+use crate::syntax::ast::{
+    BinOp, BlockExpr, DTypeName, Expr, ExprKind, Ident, Span, Stmt, TypeExpr, UnOp,
+};
 
 /// Deepest expression and block nesting lowered before giving up with a diagnostic (the
 /// parser already bounds nesting far below this; the guard keeps sema safe on any AST).
@@ -96,7 +98,7 @@ impl Lowerer<'_> {
             };
         }
         let op = match op {
-            Operand::Unit | Operand::DType(_) => {
+            Operand::Unit | Operand::DType(..) => {
                 self.not_a_value(op, value.span);
                 Operand::Error
             }
@@ -337,12 +339,10 @@ impl Lowerer<'_> {
                 );
                 Operand::Error
             }
-            ExprKind::DType(d) => match super::types::source_dtype(&d.name) {
-                Some(dt) => Operand::DType(dt),
-                None => {
-                    self.error(super::unknown_dtype_diag(d));
-                    Operand::Error
-                }
+            // A dtype keyword, or a name after `as` (`x as DTYPE`).
+            ExprKind::DType(d) => match self.resolve_dtype(d) {
+                Some(dt) => Operand::DType(dt, None),
+                None => Operand::Error,
             },
         }
     }
@@ -375,6 +375,7 @@ impl Lowerer<'_> {
                 Global::Tensor { index, .. } => Operand::Tensor(index),
                 Global::Scalar { value } => Operand::Value(value),
                 Global::Const { value, dtype } => Operand::Const(value, dtype),
+                Global::DTypeConst { value } => Operand::DType(value, Some(g.span)),
                 Global::Symbol { index } => Operand::Value(self.symbol_value(index)),
                 Global::Error => Operand::Error,
             };
@@ -701,21 +702,25 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Resolves a dtype name (a keyword or a dtype const), reporting names that are not dtypes.
+    pub fn resolve_dtype(&mut self, name: &DTypeName) -> Option<DType> {
+        match super::dtypes::resolve_dtype(&self.env.globals, name) {
+            Ok(d) => Some(d),
+            Err(diag) => {
+                if let Some(diag) = diag {
+                    self.error(diag);
+                }
+                None
+            }
+        }
+    }
+
     /// Resolves a type annotation.
     fn resolve_type(&mut self, t: &TypeExpr) -> Option<Type> {
         match t {
-            TypeExpr::Scalar(d) => match super::types::source_dtype(&d.name) {
-                Some(dt) => Some(Type::Scalar(dt)),
-                None => {
-                    self.error(super::unknown_dtype_diag(d));
-                    None
-                }
-            },
+            TypeExpr::Scalar(d) => self.resolve_dtype(d).map(Type::Scalar),
             TypeExpr::Tile { dtype, shape, span } => {
-                let dt = super::types::source_dtype(&dtype.name);
-                if dt.is_none() {
-                    self.error(super::unknown_dtype_diag(dtype));
-                }
+                let dt = self.resolve_dtype(dtype);
                 let shape = self.const_shape_items(shape, *span)?;
                 Some(Type::Tile(TileType::new(dt?, shape)))
             }

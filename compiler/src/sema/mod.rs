@@ -12,6 +12,7 @@
 //!   builtin functions; `slices`: tensor slices, `load` and `store`.
 
 pub mod consts;
+pub mod dtypes;
 pub mod env;
 pub mod ops;
 pub mod types;
@@ -26,7 +27,7 @@ mod slices;
 
 use crate::diagnostics::Diagnostic;
 use crate::ir::{ConstValue, DType, InstData, Kernel};
-use crate::syntax::ast::{self, DTypeName, Span};
+use crate::syntax::ast::{self, Span};
 use builder::Lowerer;
 
 /// Values for const parameters given on the command line (`-D NAME=VALUE`) or by the
@@ -40,8 +41,27 @@ pub struct ConstOverrides {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConstParam {
     pub name: String,
-    pub dtype: DType,
+    /// The declared type: a scalar dtype (`const BLOCK: i32`) or `dtype` (`const DTYPE: dtype`).
+    pub dtype: ConstType,
     pub default: Option<ConstValue>,
+}
+
+/// The type of a const parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConstType {
+    /// A number or bool of this dtype; its values are `ConstValue::Int`, `Float` or `Bool`.
+    Scalar(DType),
+    /// A dtype const; its values are `ConstValue::DType`.
+    DType,
+}
+
+impl std::fmt::Display for ConstType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConstType::Scalar(d) => write!(f, "{d}"),
+            ConstType::DType => f.write_str(dtypes::DTYPE_KEYWORD),
+        }
+    }
 }
 
 /// One axis of the tuning space, from the kernel's `tune` section.
@@ -199,24 +219,6 @@ fn lower_one(
     }
 }
 
-/// The diagnostic for a dtype name that is not one of the language's.
-pub(crate) fn unknown_dtype_diag(name: &DTypeName) -> Diagnostic {
-    let mut d = Diagnostic::error(
-        "tilec::unknown_dtype",
-        format!("unknown dtype `{}`", name.name),
-        name.span,
-        "not a dtype",
-    );
-    d = match env::did_you_mean(&name.name, types::SOURCE_DTYPES) {
-        Some(s) => d.with_help(format!("did you mean `{s}`?")),
-        None => d.with_help(format!(
-            "the dtypes are {}",
-            types::SOURCE_DTYPES.join(", ")
-        )),
-    };
-    d
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +277,25 @@ tune { WIDTH: [32, 64] }
         assert_eq!(codes(&d), ["tilec::unknown_override"]);
         let d = check_module(&m, &overrides(&[("WIDTH", ConstValue::Bool(true))]));
         assert_eq!(codes(&d), ["tilec::bad_override"]);
+    }
+
+    #[test]
+    fn dtype_consts_specialize_tensors_and_take_dtype_overrides() {
+        let src = "kernel c(x: &DTYPE[N], out: &mut f32[N], const DTYPE: dtype = f16)
+                   grid [1] { store(out[0 ..+ 4], load(x[0 ..+ 4]) as f32); }";
+        let m = crate::syntax::parse(src).expect("parses");
+        let bf16 = ConstValue::DType(DType::BF16);
+        let k = lower_kernel(&m, None, &overrides(&[("DTYPE", bf16)])).expect("lowers");
+        assert_eq!(k.ir.const_value("DTYPE"), Some(bf16));
+        assert_eq!(k.ir.value_type(k.ir.params[0].value).dtype(), DType::BF16);
+        assert_eq!(k.const_params[0].dtype, ConstType::DType);
+        assert_eq!(
+            k.const_params[0].default,
+            Some(ConstValue::DType(DType::F16))
+        );
+        let err = lower_kernel(&m, None, &overrides(&[("DTYPE", ConstValue::Int(16))]))
+            .expect_err("a number is not a dtype");
+        assert_eq!(codes(&err), ["tilec::bad_override"]);
     }
 
     #[test]

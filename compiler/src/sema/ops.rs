@@ -48,6 +48,7 @@ fn describe(d: OperandDType) -> String {
         OperandDType::Literal(ConstValue::Float(_)) => "this is a float literal".into(),
         OperandDType::Literal(ConstValue::Int(_)) => "this is an integer literal".into(),
         OperandDType::Literal(ConstValue::Bool(_)) => "this is `bool`".into(),
+        OperandDType::Literal(ConstValue::DType(_)) => "this is a dtype".into(),
     }
 }
 

@@ -104,10 +104,10 @@ pub fn adapt_literal(lit: ConstValue, dtype: DType) -> Result<ConstValue, Litera
 }
 
 /// The default dtype of an untyped literal used on its own (`let x = 1;`): as in Rust, `i32`
-/// for integers and `f32` for floats.
+/// for integers and `f32` for floats. (A dtype is never a literal; it would get `i32`.)
 pub fn default_literal_dtype(lit: ConstValue) -> DType {
     match lit {
-        ConstValue::Int(_) => DType::I32,
+        ConstValue::Int(_) | ConstValue::DType(_) => DType::I32,
         ConstValue::Float(_) => DType::F32,
         ConstValue::Bool(_) => DType::I1,
     }

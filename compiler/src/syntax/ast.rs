@@ -95,7 +95,9 @@ pub enum ParamKind {
     },
 }
 
-/// A dtype as written, e.g. `f16`.
+/// A dtype as written: a dtype keyword (`f16`), or an identifier that sema resolves, such as
+/// a dtype const (`DTYPE` in `const DTYPE: dtype = f16`) or the word `dtype` in that
+/// declaration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DTypeName {
     pub name: String,
@@ -229,7 +231,9 @@ pub enum ExprKind {
     Block(BlockExpr),
     /// `[a, b, c]`: a list of const expressions, used for shapes (`zeros([BLOCK_M, HEAD_DIM])`).
     List(Vec<Expr>),
-    /// A dtype used as a value argument: `cast(x, f16)`, `zeros([M], f32)`.
+    /// A dtype used as a value argument: `cast(x, f16)`, `zeros([M], f32)`; also the target
+    /// of `x as T` (where `T` may be a dtype const's name). A dtype const written as an
+    /// argument (`zeros([M], DTYPE)`) is an ordinary `Name`.
     DType(DTypeName),
 }
 

@@ -363,6 +363,13 @@ check!(
     "kernel k(q: &f16[B, H * 2], out: &mut bf16[S], s: f32, const N: i32 = 64, const C: bool) grid [cdiv(S, N)] {}"
 );
 check!(
+    dtype_names_in_type_positions,
+    "kernel k(q: &DT[S], s: DT, const DT: dtype = f16, const ACC: dtype = DT) grid [1] {
+        let a: tile<DT, [4]> = zeros([4], ACC) as DT;
+        let b: DT = cast(a, DT);
+    }"
+);
+check!(
     tune_section,
     "kernel k(const BM: i32 = 64) grid [1] tune { BM: [64, 128], num_warps: [4, 8], } {}"
 );
