@@ -171,27 +171,21 @@ fn cache_entries_read_back_as_written() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The attention configurations the GPU suite runs (tests/gpu.rs), bf16 included: the
-/// example's `f16` type names rewritten, as the suite does.
+/// The attention configurations the GPU suite runs (tests/gpu.rs), bf16 included through the
+/// example's `DTYPE` const.
 #[test]
 fn gpu_suite_attention_configurations_compile() {
     let path = format!(
         "{}/../dsl-examples/attention.tile",
         env!("CARGO_MANIFEST_DIR")
     );
-    let text = std::fs::read_to_string(&path).expect("attention.tile");
+    let source = Source::file(&path);
     let mut failures = Vec::new();
-    for half in ["f16", "bf16"] {
-        let source = Source::Text {
-            name: path.clone(),
-            text: text
-                .replace("&f16[", &format!("&{half}["))
-                .replace("&mut f16[", &format!("&mut {half}["))
-                .replace("as f16", &format!("as {half}")),
-        };
+    for (half, dtype) in [("f16", DType::F16), ("bf16", DType::BF16)] {
         for head_dim in [64i64, 128] {
             for causal in [false, true] {
                 let consts = vec![
+                    ("DTYPE".into(), ConstValue::DType(dtype)),
                     ("HEAD_DIM".into(), ConstValue::Int(head_dim)),
                     ("CAUSAL".into(), ConstValue::Bool(causal)),
                 ];

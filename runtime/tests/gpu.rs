@@ -171,9 +171,6 @@ enum Reference {
 struct Case {
     name: String,
     example: &'static str,
-    /// Element type the example's f16 tensors are rewritten to (the examples have no dtype
-    /// knob: the language has no dtype consts).
-    half_type: &'static str,
     consts: Vec<(String, ConstValue)>,
     sizes: Vec<(String, usize)>,
     scalars: Vec<(String, ArgValue)>,
@@ -191,7 +188,6 @@ fn cases() -> Vec<Case> {
         out.push(Case {
             name,
             example,
-            half_type: "f16",
             consts: vec![],
             sizes: sizes(sz),
             scalars: vec![],
@@ -259,7 +255,7 @@ fn cases() -> Vec<Case> {
         c.scalars = vec![("eps".into(), ArgValue::Float(1e-5))];
     }
 
-    for half_type in ["f16", "bf16"] {
+    for (half_type, dtype) in [("f16", DType::F16), ("bf16", DType::BF16)] {
         for head_dim in [64usize, 128] {
             for causal in [false, true] {
                 for s in [1usize, 17, 1000, 4097] {
@@ -276,8 +272,8 @@ fn cases() -> Vec<Case> {
                             "attention {half_type} D={head_dim} causal={causal} B={b} H={h} S={s}"
                         ),
                         example: "attention",
-                        half_type,
                         consts: vec![
+                            ("DTYPE".into(), ConstValue::DType(dtype)),
                             ("HEAD_DIM".into(), ConstValue::Int(head_dim as i64)),
                             ("CAUSAL".into(), ConstValue::Bool(causal)),
                         ],
@@ -302,40 +298,10 @@ fn examples_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../dsl-examples")))
 }
 
-/// Replaces the type name `f16` (as a whole word) with `to`.
-fn retype_halves(text: &str, to: &str) -> String {
-    if to == "f16" {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut i = 0;
-    while i < text.len() {
-        let at_word = text[i..].starts_with("f16")
-            && (i == 0 || !is_word(bytes[i - 1]))
-            && bytes.get(i + 3).is_none_or(|&b| !is_word(b));
-        if at_word {
-            out.push_str(to);
-            i += 3;
-        } else {
-            let ch = text[i..].chars().next().expect("in bounds");
-            out.push(ch);
-            i += ch.len_utf8();
-        }
-    }
-    out
-}
-
 /// Runs one case; `Ok(summary)` when it passes, `Err(reason)` otherwise.
 fn run_case(case: &Case, stream: &Stream) -> Result<String, String> {
     let path = examples_dir().join(format!("{}.tile", case.example));
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let source = Source::Text {
-        name: path.display().to_string(),
-        text: retype_halves(&text, case.half_type),
-    };
+    let source = Source::file(&path);
     let options = CompileOptions {
         num_warps: case.num_warps,
         ..CompileOptions::default()
@@ -458,8 +424,4 @@ fn case_table_covers_every_example() {
             );
         }
     }
-    assert_eq!(
-        retype_halves("a: &f16[N], b as f16, xf16, f16x", "bf16"),
-        "a: &bf16[N], b as bf16, xf16, f16x"
-    );
 }

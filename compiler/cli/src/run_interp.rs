@@ -84,7 +84,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
 pub fn tolerance(dtype: DType) -> f64 {
     match dtype {
         DType::F16 => 1e-2,
-        DType::BF16 => 5e-2,
+        DType::BF16 => 2e-2,
         _ => 1e-4,
     }
 }

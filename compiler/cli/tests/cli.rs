@@ -167,3 +167,16 @@ fn emit_ptx_with_abi() {
     assert_eq!(abi["target"], "sm_80");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn run_interp_attention_bf16_against_reference() {
+    check(
+        "run_attention_bf16",
+        &[
+            "run", "dsl-examples/attention.tile", "--interp", "--reference",
+            "--shape", "B=1", "--shape", "H=2", "--shape", "S=77",
+            "--arg", "scale=0.125", "-D", "DTYPE=bf16", "-D", "CAUSAL=true",
+        ],
+        0,
+    );
+}
