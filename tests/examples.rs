@@ -13,7 +13,9 @@ use tilec_tests::workspace_root;
 const EXAMPLES: [&str; 5] = ["vector_add", "softmax", "matmul", "layernorm", "attention"];
 
 fn source(name: &str) -> SourceFile {
-    let path = workspace_root().join("dsl-examples").join(format!("{name}.tile"));
+    let path = workspace_root()
+        .join("dsl-examples")
+        .join(format!("{name}.tile"));
     SourceFile::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -25,12 +27,8 @@ fn overrides(consts: &[(&str, ConstValue)]) -> ConstOverrides {
 
 fn lower(name: &str, consts: &[(&str, ConstValue)]) -> LoweredKernel {
     let src = source(name);
-    driver::lower(&src, None, &overrides(consts)).unwrap_or_else(|d| {
-        panic!(
-            "{}",
-            tilec::diagnostics::render(&src.name, &src.text, &d)
-        )
-    })
+    driver::lower(&src, None, &overrides(consts))
+        .unwrap_or_else(|d| panic!("{}", tilec::diagnostics::render(&src.name, &src.text, &d)))
 }
 
 /// Checks an example, snapshots its IR under `snapshot`, and reads the IR text back.
@@ -55,13 +53,26 @@ fn ir_of_every_example() {
         check_ir(name, &format!("ir_{name}"), &[]);
     }
     let t = ConstValue::Bool(true);
-    check_ir("attention", "ir_attention_causal_d128", &[("CAUSAL", t), ("HEAD_DIM", ConstValue::Int(128))]);
-    check_ir("attention", "ir_attention_bf16", &[("DTYPE", ConstValue::DType(ir::DType::BF16))]);
+    check_ir(
+        "attention",
+        "ir_attention_causal_d128",
+        &[("CAUSAL", t), ("HEAD_DIM", ConstValue::Int(128))],
+    );
+    check_ir(
+        "attention",
+        "ir_attention_bf16",
+        &[("DTYPE", ConstValue::DType(ir::DType::BF16))],
+    );
 }
 
 /// Arguments for a kernel: random read-only tensors, NaN-poisoned writable ones, and the
 /// given scalars; tensor sizes come from `symbols`.
-fn make_args(lowered: &LoweredKernel, symbols: &[(&str, usize)], scalars: &[(&str, f64)], seed: u64) -> Vec<ArgValue> {
+fn make_args(
+    lowered: &LoweredKernel,
+    symbols: &[(&str, usize)],
+    scalars: &[(&str, f64)],
+    seed: u64,
+) -> Vec<ArgValue> {
     let kernel = &lowered.ir;
     let mut rng = Rng::new(seed);
     kernel
@@ -76,7 +87,11 @@ fn make_args(lowered: &LoweredKernel, symbols: &[(&str, usize)], scalars: &[(&st
                         Dim::Const(n) => *n as usize,
                         Dim::Sym(i) => {
                             let sym = &kernel.symbols[*i as usize];
-                            symbols.iter().find(|(n, _)| n == sym).expect("size given").1
+                            symbols
+                                .iter()
+                                .find(|(n, _)| n == sym)
+                                .expect("size given")
+                                .1
                         }
                     })
                     .collect();
@@ -92,14 +107,25 @@ fn make_args(lowered: &LoweredKernel, symbols: &[(&str, usize)], scalars: &[(&st
                 };
                 ArgValue::Tensor(HostTensor::new(shape, data))
             }
-            Type::Scalar(_) => ArgValue::Float(scalars.iter().find(|(n, _)| *n == p.name).expect("scalar given").1),
+            Type::Scalar(_) => ArgValue::Float(
+                scalars
+                    .iter()
+                    .find(|(n, _)| *n == p.name)
+                    .expect("scalar given")
+                    .1,
+            ),
             Type::Tile(_) => unreachable!("tiles are not parameters"),
         })
         .collect()
 }
 
 fn tensor_f64(args: &[ArgValue], lowered: &LoweredKernel, name: &str) -> Vec<f64> {
-    let i = lowered.ir.params.iter().position(|p| p.name == name).expect("param exists");
+    let i = lowered
+        .ir
+        .params
+        .iter()
+        .position(|p| p.name == name)
+        .expect("param exists");
     match &args[i] {
         ArgValue::Tensor(t) => t.data.to_f64(),
         _ => panic!("{name} is not a tensor"),
@@ -119,7 +145,9 @@ fn check_numerics(
 ) {
     let lowered = lower(name, consts);
     // A fresh seed per case: the same function must hold on any valid input.
-    let seed = symbols.iter().fold(17u64, |h, (_, n)| h.wrapping_mul(31).wrapping_add(*n as u64));
+    let seed = symbols.iter().fold(17u64, |h, (_, n)| {
+        h.wrapping_mul(31).wrapping_add(*n as u64)
+    });
     let mut args = make_args(&lowered, symbols, scalars, seed);
     let expected = reference(&|p| tensor_f64(&args, &lowered, p));
     interp::run(&lowered.ir, &mut args).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -144,18 +172,30 @@ fn vector_add_matches_reference() {
 #[test]
 fn softmax_matches_reference() {
     for (m, n) in [(1, 1), (7, 300), (9, 1000)] {
-        check_numerics("softmax", &[], &[("M", m), ("N", n)], &[], "out", 2e-3, |t| {
-            reference::softmax(&t("x"), m, n)
-        });
+        check_numerics(
+            "softmax",
+            &[],
+            &[("M", m), ("N", n)],
+            &[],
+            "out",
+            2e-3,
+            |t| reference::softmax(&t("x"), m, n),
+        );
     }
 }
 
 #[test]
 fn matmul_matches_reference() {
     for (m, k, n) in [(100, 70, 90), (64, 64, 64), (1, 17, 5)] {
-        check_numerics("matmul", &[], &[("M", m), ("K", k), ("N", n)], &[], "c", 2e-3, |t| {
-            reference::matmul(&t("a"), &t("b"), m, k, n)
-        });
+        check_numerics(
+            "matmul",
+            &[],
+            &[("M", m), ("K", k), ("N", n)],
+            &[],
+            "c",
+            2e-3,
+            |t| reference::matmul(&t("a"), &t("b"), m, k, n),
+        );
     }
 }
 
@@ -163,9 +203,15 @@ fn matmul_matches_reference() {
 fn layernorm_matches_reference() {
     for (m, n) in [(5, 300), (3, 1024), (1, 1)] {
         let eps = 1e-5;
-        check_numerics("layernorm", &[], &[("M", m), ("N", n)], &[("eps", eps)], "out", 2e-3, |t| {
-            reference::layernorm(&t("x"), &t("weight"), &t("bias"), m, n, eps)
-        });
+        check_numerics(
+            "layernorm",
+            &[],
+            &[("M", m), ("N", n)],
+            &[("eps", eps)],
+            "out",
+            2e-3,
+            |t| reference::layernorm(&t("x"), &t("weight"), &t("bias"), m, n, eps),
+        );
     }
 }
 
@@ -174,7 +220,12 @@ fn attention_matches_reference() {
     // (batch, heads, seq, head dim): ragged sequence lengths, both head dims, both masks,
     // both element types. bf16 keeps 8 significant bits to f16's 11, so its errors are about
     // 8x f16's (measured: at most 2.9e-4 for f16, 2.4e-3 for bf16).
-    let cases = [(1, 2, 100, 64), (2, 1, 77, 128), (1, 1, 1, 64), (1, 2, 257, 64)];
+    let cases = [
+        (1, 2, 100, 64),
+        (2, 1, 77, 128),
+        (1, 1, 1, 64),
+        (1, 2, 257, 64),
+    ];
     let dtypes = [(ir::DType::F16, 3e-3), (ir::DType::BF16, 6e-3)];
     for (b, h, s, d) in cases {
         for causal in [false, true] {

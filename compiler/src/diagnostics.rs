@@ -143,7 +143,12 @@ pub fn render(file_name: &str, source: &str, diagnostics: &[Diagnostic]) -> Stri
 }
 
 /// Like [`render`], with ANSI colours when `color` is set (an interactive terminal).
-pub fn render_with(file_name: &str, source: &str, diagnostics: &[Diagnostic], color: bool) -> String {
+pub fn render_with(
+    file_name: &str,
+    source: &str,
+    diagnostics: &[Diagnostic],
+    color: bool,
+) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {

@@ -139,7 +139,10 @@ pub fn build(
     match compile(&lowered.ir, options, observe) {
         Ok(compiled) => Ok((lowered, compiled)),
         Err(diags) => {
-            let ast_kernel = module.kernels.iter().find(|k| k.name.name == lowered.ir.name);
+            let ast_kernel = module
+                .kernels
+                .iter()
+                .find(|k| k.name.name == lowered.ir.name);
             Err(match ast_kernel {
                 Some(k) => diags
                     .into_iter()
@@ -152,7 +155,11 @@ pub fn build(
 }
 
 /// Gives a span-less diagnostic about a whole kernel configuration its source locations.
-fn attach_kernel_spans(mut d: Diagnostic, kernel: &ast::Kernel, ir: &crate::ir::Kernel) -> Diagnostic {
+fn attach_kernel_spans(
+    mut d: Diagnostic,
+    kernel: &ast::Kernel,
+    ir: &crate::ir::Kernel,
+) -> Diagnostic {
     if d.labels.iter().any(|l| !l.span.is_empty()) {
         return d;
     }

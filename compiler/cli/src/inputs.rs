@@ -11,7 +11,11 @@ use tilec::ir::{ConstValue, DType, Dim, Kernel, Type};
 use tilec::reference::Rng;
 
 /// The concrete shape of every tensor parameter, from the symbol sizes given.
-pub fn tensor_shape(kernel: &Kernel, dims: &[Dim], shapes: &[ShapeDef]) -> Result<Vec<usize>, String> {
+pub fn tensor_shape(
+    kernel: &Kernel,
+    dims: &[Dim],
+    shapes: &[ShapeDef],
+) -> Result<Vec<usize>, String> {
     dims.iter()
         .map(|d| match d {
             Dim::Const(n) => Ok(*n as usize),
@@ -22,7 +26,9 @@ pub fn tensor_shape(kernel: &Kernel, dims: &[Dim], shapes: &[ShapeDef]) -> Resul
                     .rev()
                     .find(|s| &s.name == name)
                     .map(|s| s.value)
-                    .ok_or_else(|| format!("missing size of shape symbol `{name}`: pass --shape {name}=<size>"))
+                    .ok_or_else(|| {
+                        format!("missing size of shape symbol `{name}`: pass --shape {name}=<size>")
+                    })
             }
         })
         .collect()
@@ -77,9 +83,16 @@ pub fn make_args(
                 args.push(ArgValue::Tensor(HostTensor { shape, data }));
             }
             Type::Scalar(dtype) => {
-                let def = scalars.iter().rev().find(|s| s.name == param.name).ok_or_else(|| {
-                    format!("missing value of scalar parameter `{}: {dtype}`: pass --arg {}=VALUE", param.name, param.name)
-                })?;
+                let def = scalars
+                    .iter()
+                    .rev()
+                    .find(|s| s.name == param.name)
+                    .ok_or_else(|| {
+                        format!(
+                            "missing value of scalar parameter `{}: {dtype}`: pass --arg {}=VALUE",
+                            param.name, param.name
+                        )
+                    })?;
                 args.push(scalar_arg(*dtype, def.value));
             }
             Type::Tile(_) => return Err(format!("parameter `{}` has a tile type", param.name)),
@@ -92,7 +105,11 @@ fn list_or_none<S: AsRef<str>>(names: &[S]) -> String {
     if names.is_empty() {
         "none".to_string()
     } else {
-        names.iter().map(|n| format!("`{}`", n.as_ref())).collect::<Vec<_>>().join(", ")
+        names
+            .iter()
+            .map(|n| format!("`{}`", n.as_ref()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -24,7 +24,11 @@ fn arg<'a>(kernel: &Kernel, args: &'a [ArgValue], name: &str) -> Result<&'a ArgV
         .ok_or_else(|| format!("kernel `{}` has no parameter `{name}`", kernel.name))
 }
 
-fn tensor(kernel: &Kernel, args: &[ArgValue], name: &str) -> Result<(Vec<f64>, Vec<usize>), String> {
+fn tensor(
+    kernel: &Kernel,
+    args: &[ArgValue],
+    name: &str,
+) -> Result<(Vec<f64>, Vec<usize>), String> {
     match arg(kernel, args, name)? {
         ArgValue::Tensor(t) => Ok((to_f64(&t.data), t.shape.clone())),
         _ => Err(format!("parameter `{name}` is not a tensor")),

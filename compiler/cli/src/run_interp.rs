@@ -2,11 +2,11 @@
 
 use crate::inputs::{make_args, to_f64};
 use crate::options::{ConstDef, ScalarDef, ShapeDef};
+use crate::reference_check;
 use crate::{overrides, read_source, report, Failure};
 use std::path::PathBuf;
 use tilec::interp::{self, ArgValue};
 use tilec::ir::{DType, Kernel, Type};
-use crate::reference_check;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -42,9 +42,9 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let source = read_source(&args.file)?;
     let lowered = tilec::driver::lower(&source, args.kernel.as_deref(), &overrides(&args.define))
         .map_err(|d| {
-            report(&source, &d);
-            Failure::Program
-        })?;
+        report(&source, &d);
+        Failure::Program
+    })?;
     let kernel = &lowered.ir;
     let mut values = make_args(kernel, &args.shapes, &args.scalars, args.seed).map_err(|e| {
         eprintln!("error: {e}");
@@ -64,7 +64,9 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             let mean = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
             let (lo, hi) = finite
                 .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                    (lo.min(x), hi.max(x))
+                });
             println!(
                 "  {}: {:?} {} elements, min {lo:.4} max {hi:.4} mean {mean:.4}, {unwritten} NaN",
                 param.name,
@@ -100,7 +102,10 @@ fn compare_with_reference(kernel: &Kernel, values: &[ArgValue]) -> Result<(), Fa
         .enumerate()
         .find(|(_, p)| p.name == expected.output)
         .ok_or_else(|| {
-            eprintln!("error: kernel `{}` has no output tensor `{}`", kernel.name, expected.output);
+            eprintln!(
+                "error: kernel `{}` has no output tensor `{}`",
+                kernel.name, expected.output
+            );
             Failure::Program
         })?;
     let ArgValue::Tensor(out) = &values[index] else {

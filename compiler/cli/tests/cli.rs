@@ -78,7 +78,13 @@ fn emit_ir() {
 fn run_interp_vector_add() {
     check(
         "run_interp_vector_add",
-        &["run", "dsl-examples/vector_add.tile", "--interp", "--shape", "N=1000"],
+        &[
+            "run",
+            "dsl-examples/vector_add.tile",
+            "--interp",
+            "--shape",
+            "N=1000",
+        ],
         0,
     );
 }
@@ -103,18 +109,37 @@ fn every_ui_program_fails_check_with_a_span() {
         .filter(|p| p.extension().is_some_and(|x| x == "tile"))
         .collect();
     files.sort();
-    assert!(files.len() >= 30, "the UI corpus has {} programs", files.len());
+    assert!(
+        files.len() >= 30,
+        "the UI corpus has {} programs",
+        files.len()
+    );
     for file in files {
         let source = std::fs::read_to_string(&file).expect("readable");
         let mut args = vec!["check".to_string(), file.display().to_string()];
         // `// kernel: NAME` selects one kernel, which only `build` does.
-        if let Some(name) = source.lines().next().and_then(|l| l.strip_prefix("// kernel:")) {
-            args = ["build", &file.display().to_string(), "--emit", "ir", "--kernel", name.trim()]
-                .map(String::from)
-                .to_vec();
+        if let Some(name) = source
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// kernel:"))
+        {
+            args = [
+                "build",
+                &file.display().to_string(),
+                "--emit",
+                "ir",
+                "--kernel",
+                name.trim(),
+            ]
+            .map(String::from)
+            .to_vec();
         }
         // `// overrides: A=1, B=2` on the first line become -D options, as in tests/ui.rs.
-        if let Some(rest) = source.lines().next().and_then(|l| l.strip_prefix("// overrides:")) {
+        if let Some(rest) = source
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// overrides:"))
+        {
             for item in rest.split(',') {
                 args.push("-D".into());
                 args.push(item.trim().to_string());
@@ -127,7 +152,11 @@ fn every_ui_program_fails_check_with_a_span() {
             .expect("the tilec binary runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{}: {stderr}", file.display());
-        assert!(stderr.contains("╭─["), "{}: no labelled span in:\n{stderr}", file.display());
+        assert!(
+            stderr.contains("╭─["),
+            "{}: no labelled span in:\n{stderr}",
+            file.display()
+        );
         assert!(!stderr.contains("panicked"), "{}: {stderr}", file.display());
     }
 }
@@ -137,8 +166,16 @@ fn configuration_past_the_register_budget_is_a_diagnostic() {
     check(
         "register_budget",
         &[
-            "build", "dsl-examples/attention.tile", "--emit", "ptx", "-o", "/dev/null",
-            "-D", "BLOCK_M=128", "-D", "BLOCK_N=128",
+            "build",
+            "dsl-examples/attention.tile",
+            "--emit",
+            "ptx",
+            "-o",
+            "/dev/null",
+            "-D",
+            "BLOCK_M=128",
+            "-D",
+            "BLOCK_N=128",
         ],
         1,
     );
@@ -152,17 +189,30 @@ fn emit_ptx_with_abi() {
     let abi = dir.join("k.json");
     let out = Command::new(env!("CARGO_BIN_EXE_tilec"))
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .args(["build", "dsl-examples/attention.tile", "--emit", "ptx", "--target", "sm_80"])
+        .args([
+            "build",
+            "dsl-examples/attention.tile",
+            "--emit",
+            "ptx",
+            "--target",
+            "sm_80",
+        ])
         .arg("-o")
         .arg(&ptx)
         .arg("--abi-json")
         .arg(&abi)
         .output()
         .expect("the tilec binary runs");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ptx = std::fs::read_to_string(&ptx).unwrap();
     assert!(ptx.contains(".target sm_80") && ptx.contains("mma.sync.aligned.m16n8k16"));
-    let abi: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&abi).unwrap()).unwrap();
+    let abi: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&abi).unwrap()).unwrap();
     assert_eq!(abi["entry"], "attention");
     assert_eq!(abi["target"], "sm_80");
     let _ = std::fs::remove_dir_all(&dir);
@@ -173,9 +223,22 @@ fn run_interp_attention_bf16_against_reference() {
     check(
         "run_attention_bf16",
         &[
-            "run", "dsl-examples/attention.tile", "--interp", "--reference",
-            "--shape", "B=1", "--shape", "H=2", "--shape", "S=77",
-            "--arg", "scale=0.125", "-D", "DTYPE=bf16", "-D", "CAUSAL=true",
+            "run",
+            "dsl-examples/attention.tile",
+            "--interp",
+            "--reference",
+            "--shape",
+            "B=1",
+            "--shape",
+            "H=2",
+            "--shape",
+            "S=77",
+            "--arg",
+            "scale=0.125",
+            "-D",
+            "DTYPE=bf16",
+            "-D",
+            "CAUSAL=true",
         ],
         0,
     );

@@ -86,30 +86,61 @@ pub type ValueList = SmallVec<[Value; 4]>;
 #[derive(Clone, Debug, PartialEq)]
 pub enum InstData {
     /// A scalar constant of the result's dtype.
-    Const { value: ConstValue },
+    Const {
+        value: ConstValue,
+    },
     /// This program's index along grid axis `axis` (0, 1 or 2): an i32 scalar.
-    ProgramId { axis: u8 },
+    ProgramId {
+        axis: u8,
+    },
     /// The grid's extent along `axis`: an i32 scalar.
-    NumPrograms { axis: u8 },
+    NumPrograms {
+        axis: u8,
+    },
     /// The runtime extent of dimension `dim` of a tensor parameter: an i32 scalar.
-    Dim { tensor: Value, dim: u8 },
-    Unary { op: UnaryOp, arg: Value },
-    Binary { op: BinaryOp, args: [Value; 2] },
+    Dim {
+        tensor: Value,
+        dim: u8,
+    },
+    Unary {
+        op: UnaryOp,
+        arg: Value,
+    },
+    Binary {
+        op: BinaryOp,
+        args: [Value; 2],
+    },
     /// Comparison; the result has the operands' shape with dtype `i1`.
-    Cmp { op: CmpOp, args: [Value; 2] },
+    Cmp {
+        op: CmpOp,
+        args: [Value; 2],
+    },
     /// `cond ? a : b`, element-wise; `cond` is `i1` of the same shape.
-    Select { args: [Value; 3] },
+    Select {
+        args: [Value; 3],
+    },
     /// Conversion to the result's dtype (float rounding is round-to-nearest-even; float to
     /// int truncates toward zero).
-    Cast { arg: Value },
+    Cast {
+        arg: Value,
+    },
     /// A scalar copied into every element of a tile of the result's type.
-    Splat { arg: Value },
+    Splat {
+        arg: Value,
+    },
     /// A tile whose size-1 dimensions are stretched to the result's (equal-rank) shape.
-    Broadcast { arg: Value },
+    Broadcast {
+        arg: Value,
+    },
     /// Inserts a size-1 dimension at `axis`.
-    ExpandDims { arg: Value, axis: u8 },
+    ExpandDims {
+        arg: Value,
+        axis: u8,
+    },
     /// An i32 tile whose element at index `(i0, i1, ..)` is `i_axis`.
-    Iota { axis: u8 },
+    Iota {
+        axis: u8,
+    },
     /// Reduces `axis` away.
     Reduce {
         op: ReduceOp,
@@ -118,9 +149,13 @@ pub enum InstData {
     },
     /// `a @ b + acc`: a is `[M, K]`, b is `[K, N]` (f16 or bf16, the same dtype), acc and the
     /// result are `[M, N]` f32. Products are exact and sums accumulate in at least f32.
-    Dot { args: [Value; 3] },
+    Dot {
+        args: [Value; 3],
+    },
     /// Swaps the two dimensions of a rank-2 tile.
-    Transpose { arg: Value },
+    Transpose {
+        arg: Value,
+    },
     /// Reads a tile-shaped slice of a tensor. Elements whose index lies outside the tensor's
     /// bounds (in any dimension) are not read and take the value `fill`.
     Load {
@@ -136,7 +171,9 @@ pub enum InstData {
     },
     /// Moves a tile to the result's layout (the same shape and dtype); inserted by the layout
     /// pass, a no-op in the interpreter.
-    ConvertLayout { arg: Value },
+    ConvertLayout {
+        arg: Value,
+    },
     /// `for iv in lower..upper step step` with loop-carried values. The body block's
     /// parameters are `[iv, carried..]`; it ends in `Yield` of the next carried values. The
     /// results are the carried values after the last iteration (`init` if it runs zero times).
@@ -156,7 +193,9 @@ pub enum InstData {
         else_block: Block,
     },
     /// Ends a `For` body or an `If` branch, passing values to the parent instruction.
-    Yield { args: ValueList },
+    Yield {
+        args: ValueList,
+    },
     /// Ends the kernel.
     Return,
 }

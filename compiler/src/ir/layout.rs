@@ -31,7 +31,10 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Layout {
     Blocked(BlockedLayout),
-    Slice { dim: u32, parent: Box<Layout> },
+    Slice {
+        dim: u32,
+        parent: Box<Layout>,
+    },
     Mma(MmaLayout),
     DotOperand {
         op_idx: u8,
