@@ -128,6 +128,9 @@ pub struct BlockExpr {
     pub span: Span,
 }
 
+// A kernel has tens of statements, so the size of the largest variant (`For`, holding three
+// expressions and a block) costs nothing worth an extra indirection in every consumer.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stmt {
     /// `let [mut] name [: type] = value;`
