@@ -5,15 +5,14 @@
 //!   (`tests/snapshots/ui__<name>.snap`). A first line `// overrides: NAME=VALUE, ..` passes
 //!   `-D` overrides; `// kernel: NAME` lowers only that kernel (else the whole module is
 //!   checked, as `tilec check` does).
-//! * `tests/ui/valid/*.tile`: programs that must compile. Their IR is snapshotted as an
-//!   outline (one line per instruction: opcode and result types, nested blocks indented) and
-//!   checked against the lowering invariants: element-wise operands of identical types,
-//!   power-of-two extents, `for`/`if` block parameters and yields matching their results.
-//!   (The outline stands in for the IR text printer until that lands.)
+//! * `tests/ui/valid/*.tile`: programs that must compile. Their IR text is snapshotted, and
+//!   checked by the verifier and against the lowering invariants: element-wise operands of
+//!   identical types, power-of-two extents, `for`/`if` block parameters and yields matching
+//!   their results.
 
 use std::path::{Path, PathBuf};
 use tilec::diagnostics::render;
-use tilec::ir::{Block, ConstValue, InstData, Kernel, SliceDim, Type};
+use tilec::ir::{Block, ConstValue, InstData, Kernel, Type};
 use tilec::sema::{check_module, lower_kernel, ConstOverrides};
 
 fn ui_dir() -> PathBuf {
@@ -94,7 +93,7 @@ fn broken_programs() {
     }
 }
 
-/// Lowers a valid program, checks the invariants, returns its outline.
+/// Lowers a valid program, checks the invariants and the verifier, returns its IR text.
 fn compile(path: &Path) -> String {
     let source = std::fs::read_to_string(path).expect("readable test file");
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
@@ -105,7 +104,8 @@ fn compile(path: &Path) -> String {
         let lowered = lower_kernel(&module, Some(&k.name.name), &overrides_of(&source))
             .unwrap_or_else(|d| panic!("{}", render(name, &source, &d)));
         check_invariants(&lowered.ir);
-        out.push_str(&outline(&lowered.ir));
+        tilec::ir::verify::verify(&lowered.ir).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        out.push_str(&lowered.ir.to_string());
         for c in &lowered.const_params {
             out.push_str(&format!(
                 "const_param {}: {} = {:?}\n",
@@ -132,108 +132,6 @@ fn valid_programs() {
             .unwrap_or("?")
             .to_string();
         insta::assert_snapshot!(format!("valid_{stem}"), compile(&path));
-    }
-}
-
-fn type_str(ty: &Type) -> String {
-    match ty {
-        Type::Scalar(d) => d.to_string(),
-        Type::Tile(t) => format!("{}{:?}", t.dtype, t.shape),
-        Type::Tensor(t) => format!(
-            "&{}{}{:?}",
-            if t.mutable { "mut " } else { "" },
-            t.dtype,
-            t.dims
-        ),
-    }
-}
-
-/// One line per instruction: `v3:f32[64] = add v1 v2`, child blocks indented.
-fn outline(k: &Kernel) -> String {
-    let mut s = format!("kernel {}\n", k.name);
-    for p in &k.params {
-        s.push_str(&format!(
-            "  param {} {}: {}\n",
-            p.value,
-            p.name,
-            type_str(k.value_type(p.value))
-        ));
-    }
-    s.push_str(&format!("  symbols {:?}\n  consts", k.symbols));
-    for (n, v) in &k.consts {
-        s.push_str(&format!(" {n}={v}"));
-    }
-    s.push_str(&format!("\n  grid {:?}\n", k.grid));
-    block_outline(k, k.entry, 1, &mut s);
-    s
-}
-
-fn block_outline(k: &Kernel, b: Block, depth: usize, s: &mut String) {
-    let pad = "  ".repeat(depth);
-    let params = &k.blocks[b].params;
-    if b != k.entry && !params.is_empty() {
-        let ps: Vec<String> = params
-            .iter()
-            .map(|p| format!("{p}:{}", type_str(k.value_type(*p))))
-            .collect();
-        s.push_str(&format!("{pad}^({})\n", ps.join(", ")));
-    }
-    for &inst in &k.blocks[b].insts {
-        let data = &k.insts[inst];
-        let res: Vec<String> = k
-            .inst_results(inst)
-            .iter()
-            .map(|r| {
-                let name = k.values[*r]
-                    .name
-                    .as_deref()
-                    .map(|n| format!("({n})"))
-                    .unwrap_or_default();
-                format!("{r}{name}:{}", type_str(k.value_type(*r)))
-            })
-            .collect();
-        let args: Vec<String> = match data {
-            InstData::Load { tensor, dims, .. } | InstData::Store { tensor, dims, .. } => {
-                let mut a = vec![tensor.to_string()];
-                a.extend(dims.iter().map(|d| match d {
-                    SliceDim::Index(v) => v.to_string(),
-                    SliceDim::Range { start, len } => format!("{start}..+{len}"),
-                }));
-                if let InstData::Store { value, .. } = data {
-                    a.push(value.to_string());
-                }
-                a
-            }
-            _ => data.args().iter().map(|a| a.to_string()).collect(),
-        };
-        let extra = match data {
-            InstData::Const { value } => format!(" {value}"),
-            InstData::ProgramId { axis }
-            | InstData::NumPrograms { axis }
-            | InstData::Iota { axis } => {
-                format!(" axis={axis}")
-            }
-            InstData::Reduce { axis, .. } | InstData::ExpandDims { axis, .. } => {
-                format!(" axis={axis}")
-            }
-            InstData::Dim { dim, .. } => format!(" dim={dim}"),
-            InstData::Load { fill, .. } => format!(" fill={fill}"),
-            _ => String::new(),
-        };
-        let lhs = if res.is_empty() {
-            String::new()
-        } else {
-            format!("{} = ", res.join(", "))
-        };
-        let sep = if args.is_empty() { "" } else { " " };
-        s.push_str(&format!(
-            "{pad}{lhs}{}{sep}{}{extra}\n",
-            data.opcode(),
-            args.join(" ")
-        ));
-        for child in data.child_blocks() {
-            block_outline(k, child, depth + 1, s);
-        }
     }
 }
 
