@@ -16,6 +16,8 @@ launches per graph, --tune-replays replays); the fastest is then timed with the 
 and reported as `tilec`, its configuration in the note column and the JSON's `config` field
 (the whole search in `search`). The default configuration stays in the table as
 `tilec (default)`. `num_stages` is not searched: tilec's code generator ignores it today.
+The search runs after all other measurements, so a configuration that faults can only cost
+the autotuned rows.
 
 Method: the median over replays of a CUDA graph that holds `--graph-launches` launches (the
 per-launch time of a replay is its event-timed duration divided by the launches in it), after
@@ -457,6 +459,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="tilec-bench-")
     builds = TilecBuilds(cu, args.tilec, args.source, workdir) if cu is not None and not cu_error else None
     spaces = {}  # (D, causal) -> (candidate configurations, notes)
+    inputs = []  # per row of `results`: (q, k, v, scale, reference), for the search
     for (b, h, s, d, causal) in (QUICK_SHAPES if args.quick else SHAPES):
         shape = f"B{b} H{h} S{s} D{d}{' causal' if causal else ''}"
         gen = torch.Generator(device="cuda").manual_seed(0)
@@ -505,47 +508,48 @@ def main():
             row["backends"]["triton"] = {"n/a": (str(e).strip() or type(e).__name__).splitlines()[0]}
 
         default_name = "tilec (default)" if args.autotune else "tilec"
-        fixed = {"HEAD_DIM": d, "CAUSAL": causal}
-        default = ({**fixed, "BLOCK_M": args.block_m, "BLOCK_N": args.block_n}, None)
+        default = {"HEAD_DIM": d, "CAUSAL": causal, "BLOCK_M": args.block_m, "BLOCK_N": args.block_n}
         try:
             if builds is None:
                 raise RuntimeError(cu_error)
-            (kernel,) = builds.get([default])
+            (kernel,) = builds.get([(default, None)])
             row["backends"][default_name] = run_tilec(torch, kernel, q, k, v, scale, reference, args)
         except Exception as e:  # noqa: BLE001
             row["backends"][default_name] = {"n/a": first_message(str(e)) or type(e).__name__}
             if os.environ.get("TILEC_BENCH_TRACE"):
                 traceback.print_exc()
 
-        if args.autotune:
-            try:
-                if builds is None:
-                    raise RuntimeError(cu_error)
-                if (d, causal) not in spaces:
-                    spaces[(d, causal)] = read_tune_space(args.tilec, args.source, fixed)
-                configs, notes = spaces[(d, causal)]
-                # The tuned consts go over the default ones, so BLOCK_M (the grid) is always set.
-                variants = [({**default[0], **consts}, num_warps) for consts, num_warps in configs]
-                kernels = builds.get(variants)
-                candidates = [(config_text(c, w), kern) for (c, w), kern in zip(configs, kernels)]
-                winner, log = search_tilec(torch, candidates, q, k, v, scale, reference, args)
-                if winner is None:
-                    raise RuntimeError("no configuration of the tune space built and ran correctly")
-                entry = run_tilec(torch, kernels[winner], q, k, v, scale, reference, args)
-                entry.update({"config": candidates[winner][0], "search": log, "search_notes": notes})
-                row["backends"]["tilec"] = entry
-            except Exception as e:  # noqa: BLE001
-                row["backends"]["tilec"] = {"n/a": (str(e).strip() or type(e).__name__).splitlines()[0]}
-                if os.environ.get("TILEC_BENCH_TRACE"):
-                    traceback.print_exc()
-
-        anchors = [r["graph_us"] for n, r in row["backends"].items() if n.startswith("sdpa") and "graph_us" in r]
-        best = min(anchors) if anchors else None
-        for r in row["backends"].values():
-            if "graph_us" in r:
-                r["tflops"] = row["flops"] / (r["graph_us"] * 1e-6) / 1e12
-                r["speed_vs_best_sdpa"] = best / r["graph_us"] if best else None
+        add_rates(row)
         results.append(row)
+        inputs.append((q, k, v, scale, reference))
+        print_row(row)
+
+    # The search runs after every other measurement: a configuration that faults (a sticky
+    # CUDA error) can then only cost the autotuned rows, never the anchors or the default.
+    for row, (q, k, v, scale, reference) in zip(results if args.autotune else [], inputs):
+        d, causal = row["D"], row["causal"]
+        fixed = {"HEAD_DIM": d, "CAUSAL": causal}
+        default = {**fixed, "BLOCK_M": args.block_m, "BLOCK_N": args.block_n}
+        try:
+            if builds is None:
+                raise RuntimeError(cu_error)
+            if (d, causal) not in spaces:
+                spaces[(d, causal)] = read_tune_space(args.tilec, args.source, fixed)
+            configs, notes = spaces[(d, causal)]
+            # The tuned consts go over the default ones, so BLOCK_M (the grid) is always set.
+            kernels = builds.get([({**default, **consts}, num_warps) for consts, num_warps in configs])
+            candidates = [(config_text(c, w), kern) for (c, w), kern in zip(configs, kernels)]
+            winner, log = search_tilec(torch, candidates, q, k, v, scale, reference, args)
+            if winner is None:
+                raise RuntimeError("no configuration of the tune space built and ran correctly")
+            entry = run_tilec(torch, kernels[winner], q, k, v, scale, reference, args)
+            entry.update({"config": candidates[winner][0], "search": log, "search_notes": notes})
+            row["backends"]["tilec"] = entry
+        except Exception as e:  # noqa: BLE001
+            row["backends"]["tilec"] = {"n/a": (str(e).strip() or type(e).__name__).splitlines()[0]}
+            if os.environ.get("TILEC_BENCH_TRACE"):
+                traceback.print_exc()
+        add_rates(row)
         print_row(row)
 
     print_table(device_name, results)
@@ -559,6 +563,16 @@ def main():
                        "results": results}, f, indent=2)
             f.write("\n")
     return 0
+
+
+def add_rates(row):
+    """TFLOP/s and speed relative to the fastest SDPA back end, for every timed backend."""
+    anchors = [r["graph_us"] for n, r in row["backends"].items() if n.startswith("sdpa") and "graph_us" in r]
+    best = min(anchors) if anchors else None
+    for r in row["backends"].values():
+        if "graph_us" in r:
+            r["tflops"] = row["flops"] / (r["graph_us"] * 1e-6) / 1e12
+            r["speed_vs_best_sdpa"] = best / r["graph_us"] if best else None
 
 
 def print_row(row):
