@@ -32,7 +32,7 @@
 
 use crate::cache::{self, KeyHasher};
 use crate::compile::{self, Artifacts, CompileOptions, Source};
-use crate::device::Stream;
+use crate::device::{Device, Stream};
 use crate::error::{Result, RuntimeError};
 use crate::kernel::Kernel;
 use crate::launch::{Arg, ArgDesc};
@@ -546,26 +546,71 @@ pub fn autotune(
         .flatten()
         .map(|dir| cache_path(&dir, &ir.name, &key));
 
-    if let Some(mut report) = cache_file.as_deref().and_then(|p| load_cached(p, &key)) {
-        let best = report.best_entry().map(|e| e.config.clone());
-        let loaded =
-            best.map(|c| compile_config(request, &c).and_then(|a| Kernel::load(a, &device)));
-        // A winner that no longer compiles or loads (an edited cache) means searching again.
-        if let Some(Ok(kernel)) = loaded {
+    if let Some(path) = &cache_file {
+        if let Some((report, kernel)) = cached_winner(request, path, &key, &device) {
             kernel.launch(stream, args)?;
             stream.synchronize()?;
-            report.from_cache = true;
             return Ok(Tuned {
                 report,
                 kernel: Some(kernel),
             });
         }
     }
+    let (entries, kernel) = search(request, space.configs, &device, stream, args, tune, observe)?;
+    let report = TuneReport {
+        kernel: ir.name.clone(),
+        device: device_name,
+        key,
+        shape_symbols: symbols,
+        notes: space.notes,
+        best: choose_best(&entries),
+        entries,
+        from_cache: false,
+    };
+    if let Some(k) = &kernel {
+        k.launch(stream, args)?;
+        stream.synchronize()?;
+        if let Some(path) = &cache_file {
+            // A cache that cannot be written only costs a search next time.
+            let _ = store_cached(path, &report);
+        }
+    }
+    Ok(Tuned { report, kernel })
+}
 
+/// The stored report under `key` and its winner, compiled (a kernel-cache hit) and loaded.
+/// `None` on a miss, or when the winner no longer compiles or loads (search again).
+fn cached_winner(
+    request: &TuneRequest,
+    path: &Path,
+    key: &str,
+    device: &Device,
+) -> Option<(TuneReport, Kernel)> {
+    let mut report = load_cached(path, key)?;
+    let best = report.best_entry()?.config.clone();
+    let kernel = compile_config(request, &best)
+        .and_then(|a| Kernel::load(a, device))
+        .ok()?;
+    report.from_cache = true;
+    Some((report, kernel))
+}
+
+/// Times every configuration, in order, calling `observe` after each. Returns the entries and
+/// the fastest kernel (the same rule as [`choose_best`]), or the first error that is not a
+/// skip.
+fn search(
+    request: &TuneRequest,
+    configs: Vec<TuneConfig>,
+    device: &Device,
+    stream: &Stream,
+    args: &[Arg],
+    tune: &TuneOptions,
+    observe: &mut dyn FnMut(&TuneEntry),
+) -> Result<(Vec<TuneEntry>, Option<Kernel>)> {
     let mut entries = Vec::new();
     let mut winner: Option<(f64, Kernel)> = None;
-    for config in space.configs {
-        let outcome = match time_config(request, &config, &device, stream, args, tune) {
+    for config in configs {
+        let outcome = match time_config(request, &config, device, stream, args, tune) {
             Ok((timing, kernel)) => {
                 let us = timing.graph_median_us;
                 if us.is_finite() && winner.as_ref().is_none_or(|(best, _)| us < *best) {
@@ -585,33 +630,14 @@ pub fn autotune(
         observe(&entry);
         entries.push(entry);
     }
-    let report = TuneReport {
-        kernel: ir.name.clone(),
-        device: device_name,
-        key,
-        shape_symbols: symbols,
-        notes: space.notes,
-        best: choose_best(&entries),
-        entries,
-        from_cache: false,
-    };
-    let kernel = winner.map(|(_, k)| k);
-    if let Some(k) = &kernel {
-        k.launch(stream, args)?;
-        stream.synchronize()?;
-        if let Some(path) = &cache_file {
-            // A cache that cannot be written only costs a search next time.
-            let _ = store_cached(path, &report);
-        }
-    }
-    Ok(Tuned { report, kernel })
+    Ok((entries, winner.map(|(_, k)| k)))
 }
 
 /// Compiles, loads and times one configuration.
 fn time_config(
     request: &TuneRequest,
     config: &TuneConfig,
-    device: &crate::device::Device,
+    device: &Device,
     stream: &Stream,
     args: &[Arg],
     tune: &TuneOptions,
