@@ -9,6 +9,16 @@ Backends, each timed the same way (see `time_launches`):
     with the CUDA driver API (cuda.bindings.driver) and launched on torch's current stream,
     so the same CUDA-graph capture covers it.
 
+With --autotune, tilec is also searched over its kernel's `tune { .. }` section (read with
+`tilec tune-space`): every configuration is built (in parallel; one the compiler refuses is
+skipped with its diagnostic), checked against SDPA, and timed briefly (--tune-launches
+launches per graph, --tune-replays replays); the fastest is then timed with the full method
+and reported as `tilec`, its configuration in the note column and the JSON's `config` field
+(the whole search in `search`). The default configuration stays in the table as
+`tilec (default)`. `num_stages` is not searched: tilec's code generator ignores it today.
+The search runs after all other measurements, so a configuration that faults can only cost
+the autotuned rows.
+
 Method: the median over replays of a CUDA graph that holds `--graph-launches` launches (the
 per-launch time of a replay is its event-timed duration divided by the launches in it), after
 warm-up; also the median of single launches, each between two events. A slow backend gets
@@ -18,11 +28,13 @@ records the counts used. FLOPs per launch are
 timed (relative L2 error). A backend that cannot run is recorded as "n/a" with the reason.
 
 Usage (on the GPU machine):
-  python3 bench/attention.py --tilec path/to/tilec --json out.json [--quick]
+  python3 bench/attention.py --tilec path/to/tilec --json out.json [--quick] [--autotune]
 """
 
 import argparse
+import concurrent.futures
 import ctypes
+import itertools
 import json
 import math
 import os
@@ -228,27 +240,63 @@ def check(cu, err, call):
         raise RuntimeError(f"{call} failed: {err}")
 
 
-def build_tilec(tilec, source, head_dim, causal, block_m, block_n, workdir):
+def const_text(value):
+    """A const value as `-D` takes it: true/false for booleans."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def config_text(consts, num_warps):
+    """`BLOCK_M=128 BLOCK_N=64 num_warps=8` (num_warps left out when not chosen)."""
+    parts = [f"{name}={const_text(value)}" for name, value in consts.items()]
+    if num_warps is not None:
+        parts.append(f"num_warps={num_warps}")
+    return " ".join(parts)
+
+
+def define_args(consts):
+    args = []
+    for name, value in consts.items():
+        args += ["-D", f"{name}={const_text(value)}"]
+    return args
+
+
+def first_message(text):
+    """The message of the first diagnostic in tilec's stderr (`  × message`), else its first line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("× "):
+            return line[2:].strip()
+    return lines[0] if lines else "failed without a message"
+
+
+def build_tilec(tilec, source, consts, num_warps, workdir):
     """PTX and ABI of one attention specialization: (ptx text, abi dict).
 
-    Asks `tilec build --emit ptx --abi-json`; if this tilec has no such option, runs the kernel
-    once with `tilec run --gpu --no-reference` and reads the runtime's cache entry instead
-    (`<cache dir>/attention-<key>/kernel.ptx` and `abi.json`, see docs/runtime.md)."""
-    tag = f"attention_d{head_dim}_{'causal' if causal else 'full'}"
+    `consts` are the -D values (they must include BLOCK_M, which sets the launch grid);
+    `num_warps` is None for tilec's default. Asks `tilec build --emit ptx --abi-json`; if this
+    tilec has no such option, runs the kernel once with `tilec run --gpu --no-reference` and
+    reads the runtime's cache entry instead (`<cache dir>/attention-<key>/kernel.ptx` and
+    `abi.json`, see docs/runtime.md). Raises RuntimeError with tilec's messages on failure."""
+    tag = "attention_" + "_".join(f"{n}{const_text(v)}" for n, v in consts.items())
+    tag += f"_w{num_warps}" if num_warps is not None else ""
     stem = os.path.join(workdir, tag)
-    consts = ["-D", f"HEAD_DIM={head_dim}", "-D", f"CAUSAL={'true' if causal else 'false'}",
-              "-D", f"BLOCK_M={block_m}", "-D", f"BLOCK_N={block_n}"]
-    cmd = [tilec, "build", source, "--emit", "ptx", "-o", stem + ".ptx", "--abi-json", stem + ".json"] + consts
+    flags = define_args(consts) + (["--num-warps", str(num_warps)] if num_warps is not None else [])
+    cmd = [tilec, "build", source, "--emit", "ptx", "-o", stem + ".ptx", "--abi-json", stem + ".json"] + flags
     run = subprocess.run(cmd, capture_output=True, text=True)
     if run.returncode == 0:
         with open(stem + ".ptx") as f:
             ptx = f.read()
         with open(stem + ".json") as f:
             return ptx, json.load(f)
+    if "unexpected argument '--abi-json'" not in run.stderr:
+        # A diagnostic (e.g. the register budget): this configuration cannot be built.
+        raise RuntimeError(run.stderr.strip() or f"{' '.join(cmd)} failed")
     cache = os.path.join(workdir, "cache-" + tag)
     env = dict(os.environ, TILEC_CACHE_DIR=cache)
     fallback = [tilec, "run", source, "--gpu", "--no-reference", "--shape", "B=1", "--shape", "H=1",
-                "--shape", "S=1", "--arg", "scale=1.0"] + consts
+                "--shape", "S=1", "--arg", "scale=1.0"] + flags
     second = subprocess.run(fallback, capture_output=True, text=True, env=env)
     entries = sorted(os.listdir(cache)) if os.path.isdir(cache) else []
     entries = [e for e in entries if e.startswith("attention-")]
@@ -262,6 +310,107 @@ def build_tilec(tilec, source, head_dim, causal, block_m, block_n, workdir):
         return ptx, json.load(f)
 
 
+def read_tune_space(tilec, source, fixed):
+    """The configurations of the kernel's tune section: ([(tuned consts, num_warps)], notes).
+
+    Reads `tilec tune-space`. Axes whose const the shape fixes (`fixed`: HEAD_DIM, CAUSAL)
+    and num_stages (tilec's code generator ignores it today) are not searched."""
+    run = subprocess.run([tilec, "tune-space", source] + define_args(fixed), capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"tilec tune-space failed: {first_message(run.stderr)}")
+    searched, notes = [], []
+    for axis in json.loads(run.stdout)["axes"]:
+        if axis["name"] == "num_stages":
+            notes.append(f"num_stages {axis['values']} not searched: tilec does not pipeline yet")
+        elif axis["name"] in fixed:
+            notes.append(f"{axis['name']} not searched: fixed by the shape")
+        else:
+            searched.append(axis)
+    configs = []
+    for values in itertools.product(*[axis["values"] for axis in searched]):
+        consts, num_warps = {}, None
+        for axis, value in zip(searched, values):
+            if axis["name"] == "num_warps":
+                num_warps = int(value)
+            else:
+                consts[axis["name"]] = value
+        configs.append((consts, num_warps))
+    return configs, notes
+
+
+class TilecBuilds:
+    """tilec kernels, built on first use and kept for every shape: one per (consts, num_warps).
+    Builds run in parallel (tilec processes); loading stays on this thread, whose current
+    CUDA context is torch's."""
+
+    def __init__(self, cu, tilec, source, workdir):
+        self.cu, self.tilec, self.source, self.workdir = cu, tilec, source, workdir
+        self.kernels = {}  # config_text(consts, num_warps) -> TilecKernel, or the error text
+
+    def get(self, variants):
+        """A TilecKernel or an error text for each (consts, num_warps) in `variants`."""
+        missing = []
+        for consts, num_warps in variants:
+            tag = config_text(consts, num_warps)
+            if tag not in self.kernels and all(tag != config_text(*m) for m in missing):
+                missing.append((consts, num_warps))
+        workers = max(1, min(len(missing), os.cpu_count() or 4))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            jobs = [pool.submit(build_tilec, self.tilec, self.source, c, w, self.workdir) for c, w in missing]
+            for (consts, num_warps), job in zip(missing, jobs):
+                tag = config_text(consts, num_warps)
+                try:
+                    ptx, abi = job.result()
+                    self.kernels[tag] = TilecKernel(self.cu, ptx, abi, int(consts["BLOCK_M"]))
+                except Exception as e:  # noqa: BLE001 - a configuration that fails is skipped
+                    self.kernels[tag] = first_message(str(e)) or type(e).__name__
+        return [self.kernels[config_text(c, w)] for c, w in variants]
+
+
+def run_tilec(torch, kernel, q, k, v, scale, reference, args):
+    """Checks one tilec kernel's output against the reference, then times it: a result entry."""
+    if isinstance(kernel, str):
+        raise RuntimeError(kernel)
+    out = torch.full_like(q, float("nan"))
+    launch = kernel.launcher(torch, q, k, v, out, scale)
+    launch()
+    torch.cuda.synchronize()
+    err = rel_error(torch, out, reference)
+    entry = {"rel_error_vs_sdpa": err, "num_warps": kernel.abi["num_warps"], "shared_bytes": kernel.shared}
+    if not err <= MAX_REL_ERROR:
+        entry["n/a"] = f"wrong result: relative error {err:.2e} vs SDPA (limit {MAX_REL_ERROR:.0e})"
+    else:
+        graph_us, single_us, counts = time_launches(torch, launch, args.graph_launches, args.replays, args.warmup)
+        entry.update({"graph_us": graph_us, "single_us": single_us, **counts})
+    return entry
+
+
+def search_tilec(torch, candidates, q, k, v, scale, reference, args):
+    """Checks and briefly times every candidate (config text, kernel or error text).
+    Returns (index of the fastest or None, one log entry per candidate)."""
+    best, best_us, log = None, None, []
+    for index, (config, kernel) in enumerate(candidates):
+        row = {"config": config}
+        try:
+            if isinstance(kernel, str):
+                raise RuntimeError(kernel)
+            out = torch.full_like(q, float("nan"))
+            launch = kernel.launcher(torch, q, k, v, out, scale)
+            launch()
+            torch.cuda.synchronize()
+            err = rel_error(torch, out, reference)
+            if not err <= MAX_REL_ERROR:
+                raise RuntimeError(f"wrong result: relative error {err:.2e} vs SDPA")
+            graph_us, _, _ = time_launches(torch, launch, args.tune_launches, args.tune_replays, 2)
+            row["graph_us"] = graph_us
+            if best_us is None or graph_us < best_us:
+                best, best_us = index, graph_us
+        except Exception as e:  # noqa: BLE001 - a configuration that fails is skipped
+            row["skipped"] = (str(e).strip() or type(e).__name__).splitlines()[0]
+        log.append(row)
+    return best, log
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tilec", default="tilec", help="the tilec binary")
@@ -273,6 +422,9 @@ def main():
     parser.add_argument("--replays", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="only the two smallest shapes")
+    parser.add_argument("--autotune", action="store_true", help="also search tilec's tune space per shape")
+    parser.add_argument("--tune-launches", type=int, default=5, help="launches per graph while searching")
+    parser.add_argument("--tune-replays", type=int, default=5, help="graph replays per configuration while searching")
     args = parser.parse_args()
 
     try:
@@ -304,8 +456,10 @@ def main():
         triton_run, triton_error = None, f"Triton is not usable: {e}"
 
     results = []
-    kernels = {}
     workdir = tempfile.mkdtemp(prefix="tilec-bench-")
+    builds = TilecBuilds(cu, args.tilec, args.source, workdir) if cu is not None and not cu_error else None
+    spaces = {}  # (D, causal) -> (candidate configurations, notes)
+    inputs = []  # per row of `results`: (q, k, v, scale, reference), for the search
     for (b, h, s, d, causal) in (QUICK_SHAPES if args.quick else SHAPES):
         shape = f"B{b} H{h} S{s} D{d}{' causal' if causal else ''}"
         gen = torch.Generator(device="cuda").manual_seed(0)
@@ -353,48 +507,72 @@ def main():
         except Exception as e:  # noqa: BLE001
             row["backends"]["triton"] = {"n/a": (str(e).strip() or type(e).__name__).splitlines()[0]}
 
+        default_name = "tilec (default)" if args.autotune else "tilec"
+        default = {"HEAD_DIM": d, "CAUSAL": causal, "BLOCK_M": args.block_m, "BLOCK_N": args.block_n}
         try:
-            if cu is None or cu_error:
+            if builds is None:
                 raise RuntimeError(cu_error)
-            key = (d, causal)
-            if key not in kernels:
-                ptx, abi = build_tilec(args.tilec, args.source, d, causal, args.block_m, args.block_n, workdir)
-                kernels[key] = TilecKernel(cu, ptx, abi, args.block_m)
-            kernel = kernels[key]
-            out = torch.full_like(q, float("nan"))
-            launch = kernel.launcher(torch, q, k, v, out, scale)
-            launch()
-            torch.cuda.synchronize()
-            err = rel_error(torch, out, reference)
-            entry = {"rel_error_vs_sdpa": err, "num_warps": kernel.abi["num_warps"], "shared_bytes": kernel.shared}
-            if not err <= MAX_REL_ERROR:
-                entry["n/a"] = f"wrong result: relative error {err:.2e} vs SDPA (limit {MAX_REL_ERROR:.0e})"
-            else:
-                graph_us, single_us, counts = time_launches(torch, launch, args.graph_launches, args.replays, args.warmup)
-                entry.update({"graph_us": graph_us, "single_us": single_us, **counts})
-            row["backends"]["tilec"] = entry
+            (kernel,) = builds.get([(default, None)])
+            row["backends"][default_name] = run_tilec(torch, kernel, q, k, v, scale, reference, args)
         except Exception as e:  # noqa: BLE001
-            row["backends"]["tilec"] = {"n/a": str(e).strip() or type(e).__name__}
+            row["backends"][default_name] = {"n/a": first_message(str(e)) or type(e).__name__}
             if os.environ.get("TILEC_BENCH_TRACE"):
                 traceback.print_exc()
 
-        anchors = [r["graph_us"] for n, r in row["backends"].items() if n.startswith("sdpa") and "graph_us" in r]
-        best = min(anchors) if anchors else None
-        for r in row["backends"].values():
-            if "graph_us" in r:
-                r["tflops"] = row["flops"] / (r["graph_us"] * 1e-6) / 1e12
-                r["speed_vs_best_sdpa"] = best / r["graph_us"] if best else None
+        add_rates(row)
         results.append(row)
+        inputs.append((q, k, v, scale, reference))
+        print_row(row)
+
+    # The search runs after every other measurement: a configuration that faults (a sticky
+    # CUDA error) can then only cost the autotuned rows, never the anchors or the default.
+    for row, (q, k, v, scale, reference) in zip(results if args.autotune else [], inputs):
+        d, causal = row["D"], row["causal"]
+        fixed = {"HEAD_DIM": d, "CAUSAL": causal}
+        default = {**fixed, "BLOCK_M": args.block_m, "BLOCK_N": args.block_n}
+        try:
+            if builds is None:
+                raise RuntimeError(cu_error)
+            if (d, causal) not in spaces:
+                spaces[(d, causal)] = read_tune_space(args.tilec, args.source, fixed)
+            configs, notes = spaces[(d, causal)]
+            # The tuned consts go over the default ones, so BLOCK_M (the grid) is always set.
+            kernels = builds.get([({**default, **consts}, num_warps) for consts, num_warps in configs])
+            candidates = [(config_text(c, w), kern) for (c, w), kern in zip(configs, kernels)]
+            winner, log = search_tilec(torch, candidates, q, k, v, scale, reference, args)
+            if winner is None:
+                raise RuntimeError("no configuration of the tune space built and ran correctly")
+            entry = run_tilec(torch, kernels[winner], q, k, v, scale, reference, args)
+            entry.update({"config": candidates[winner][0], "search": log, "search_notes": notes})
+            row["backends"]["tilec"] = entry
+        except Exception as e:  # noqa: BLE001
+            row["backends"]["tilec"] = {"n/a": (str(e).strip() or type(e).__name__).splitlines()[0]}
+            if os.environ.get("TILEC_BENCH_TRACE"):
+                traceback.print_exc()
+        add_rates(row)
         print_row(row)
 
     print_table(device_name, results)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"device": device_name, "torch": torch.__version__, "method": {
-                "graph_launches": args.graph_launches, "replays": args.replays, "warmup": args.warmup,
-                "statistic": "median microseconds per launch"}, "results": results}, f, indent=2)
+            method = {"graph_launches": args.graph_launches, "replays": args.replays, "warmup": args.warmup,
+                      "statistic": "median microseconds per launch"}
+            if args.autotune:
+                method["search"] = {"graph_launches": args.tune_launches, "replays": args.tune_replays, "warmup": 2}
+            json.dump({"device": device_name, "torch": torch.__version__, "method": method,
+                       "results": results}, f, indent=2)
             f.write("\n")
     return 0
+
+
+def add_rates(row):
+    """TFLOP/s and speed relative to the fastest SDPA back end, for every timed backend."""
+    anchors = [r["graph_us"] for n, r in row["backends"].items() if n.startswith("sdpa") and "graph_us" in r]
+    best = min(anchors) if anchors else None
+    for r in row["backends"].values():
+        if "graph_us" in r:
+            r["tflops"] = row["flops"] / (r["graph_us"] * 1e-6) / 1e12
+            r["speed_vs_best_sdpa"] = best / r["graph_us"] if best else None
 
 
 def print_row(row):
@@ -407,7 +585,7 @@ def print_row(row):
 def print_table(device_name, results):
     print(f"\nAttention forward, fp16, on {device_name}: median of CUDA-graph replays, µs per launch")
     print("speed = fastest SDPA back end's time / this time (1.00 = as fast)\n")
-    header = f"{'shape':<28} {'backend':<11} {'graph µs':>10} {'single µs':>10} {'TFLOP/s':>8} {'speed':>6}  note"
+    header = f"{'shape':<28} {'backend':<15} {'graph µs':>10} {'single µs':>10} {'TFLOP/s':>8} {'speed':>6}  note"
     print(header)
     print("-" * len(header))
     for row in results:
@@ -415,10 +593,12 @@ def print_table(device_name, results):
             if "graph_us" in r:
                 speed = f"{r['speed_vs_best_sdpa']:.2f}" if r.get("speed_vs_best_sdpa") else "-"
                 note = f"rel err {r['rel_error_vs_sdpa']:.1e}" if "rel_error_vs_sdpa" in r else ""
-                print(f"{row['shape']:<28} {name:<11} {r['graph_us']:>10.1f} {r['single_us']:>10.1f} {r['tflops']:>8.1f} {speed:>6}  {note}")
+                if "config" in r:
+                    note = f"{r['config']}; {note}"
+                print(f"{row['shape']:<28} {name:<15} {r['graph_us']:>10.1f} {r['single_us']:>10.1f} {r['tflops']:>8.1f} {speed:>6}  {note}")
             else:
                 reason = r["n/a"].replace("\n", " ")
-                print(f"{row['shape']:<28} {name:<11} {'n/a':>10} {'':>10} {'':>8} {'':>6}  {reason[:100]}")
+                print(f"{row['shape']:<28} {name:<15} {'n/a':>10} {'':>10} {'':>8} {'':>6}  {reason[:100]}")
 
 
 if __name__ == "__main__":

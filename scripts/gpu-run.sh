@@ -3,7 +3,8 @@
 # compute-sanitizer): unpacks .gpu-pack/tilec-gpu.tar.xz (made by scripts/gpu-pack.sh), then
 #   1. the GPU test suite (runtime/tests/gpu.rs: every example vs the interpreter / f64),
 #   2. compute-sanitizer memcheck on attention at ragged sequence lengths (`tilec run --gpu`),
-#   3. `tilec bench` on two attention shapes, and bench/attention.py (tilec vs PyTorch SDPA).
+#   3. bench/attention.py --autotune (tilec, default and autotuned, vs PyTorch SDPA and
+#      Triton), then `tilec bench --autotune` on two attention shapes.
 # Every step runs under its own time limit, and a failing step does not stop the others.
 # Logs and JSON go to $OUT (the device tool's output folder; ./gpu-out elsewhere), at most
 # 8 files; summary.txt lists each step's exit status.
@@ -76,23 +77,26 @@ for causal in false true; do
 done
 grep -E "ERROR SUMMARY|rel error|unwritten" "$OUT/memcheck.log" >> "$summary"
 
-# 3. Benchmarks: tilec's own timing, then the side-by-side with PyTorch SDPA.
+# 3. Benchmarks: the side-by-side with PyTorch SDPA first (the headline numbers), with tilec
+# searched over its tune space; then tilec's own timing and autotuner on two shapes.
+bench_args=()
+[ $quick -eq 1 ] && bench_args=(--quick)
+export PYTHONUNBUFFERED=1
+step "attention.py" 300 "$OUT/bench.log" \
+    python3 "$work/bench/attention.py" --tilec "$tilec" --source "$attention" \
+    --json "$OUT/bench-attention.json" --autotune "${bench_args[@]}"
+sed -n '/^Attention forward/,$p' "$OUT/bench.log" >> "$summary"
+
 : > "$OUT/bench-tilec.jsonl"
 for shape in "1 8 512" "4 16 4096"; do
     read -r b h s <<< "$shape"
     d=64
     [ "$s" -ge 4096 ] && d=128
-    step "tilec bench B=$b H=$h S=$s D=$d" 60 "$OUT/bench.log" \
+    step "tilec bench --autotune B=$b H=$h S=$s D=$d" 90 "$OUT/bench.log" \
         "$tilec" bench "$attention" --shape "B=$b" --shape "H=$h" --shape "S=$s" \
-        --arg "scale=0.125" -D "HEAD_DIM=$d" --json "$work/bench-one.json" &&
+        --arg "scale=0.125" -D "HEAD_DIM=$d" --autotune --tune-replays 5 --json "$work/bench-one.json" &&
         cat "$work/bench-one.json" | tr -d '\n' >> "$OUT/bench-tilec.jsonl" && echo >> "$OUT/bench-tilec.jsonl"
 done
-bench_args=()
-[ $quick -eq 1 ] && bench_args=(--quick)
-export PYTHONUNBUFFERED=1
-step "attention.py" 240 "$OUT/bench.log" \
-    python3 "$work/bench/attention.py" --tilec "$tilec" --source "$attention" \
-    --json "$OUT/bench-attention.json" "${bench_args[@]}"
-sed -n '/^Attention forward/,$p' "$OUT/bench.log" >> "$summary"
+grep -E "^(\*|  ) .*(µs|skipped)|^best:|^note:" "$OUT/bench.log" >> "$summary"
 
 cat "$summary"

@@ -13,9 +13,11 @@
 //! * [`timing`]: CUDA events and CUDA-graph replays.
 //! * [`kernel`]: the user API tying these together, [`Kernel`].
 //! * [`verify`]: seeded random inputs and relative-error comparison for GPU-vs-interpreter tests.
+//! * [`autotune`]: times every configuration of a kernel's `tune` section, caches the winner.
 //!
 //! See `docs/runtime.md` for a walk-through.
 
+pub mod autotune;
 pub mod cache;
 pub mod compile;
 pub mod device;
@@ -29,6 +31,7 @@ pub mod tensor;
 pub mod timing;
 pub mod verify;
 
+pub use autotune::{autotune, TuneOptions, TuneReport, TuneRequest, Tuned};
 pub use compile::{Artifacts, CompileOptions, Source};
 pub use device::{driver_available, Device, Stream};
 pub use error::RuntimeError;

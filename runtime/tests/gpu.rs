@@ -425,3 +425,82 @@ fn case_table_covers_every_example() {
         }
     }
 }
+
+// ---------------------------------------------------------------- the autotuner
+
+/// The autotuner on vector_add (8 configurations): every configuration is timed, the outputs
+/// hold the winner's result on return (poisoned before), and a second call with the tuning
+/// cache on reads the winner back instead of searching.
+#[test]
+#[ignore = "needs a CUDA GPU: scripts/gpu-run.sh runs it with --include-ignored"]
+fn autotune_vector_add() {
+    use tilec_runtime::autotune::{self, TuneOptions, TuneOutcome, TuneRequest};
+    require_driver("autotune test");
+    let device = Device::new(0).expect("device 0");
+    let stream = device.new_stream().expect("stream");
+    let n = 100_003;
+    let mut rng = verify::Rng::new(7);
+    let (hx, hy) = (
+        verify::random_tensor(&mut rng, DType::F32, &[n]),
+        verify::random_tensor(&mut rng, DType::F32, &[n]),
+    );
+    let x = DeviceTensor::from_host(&stream, &hx).expect("upload");
+    let y = DeviceTensor::from_host(&stream, &hy).expect("upload");
+    let out = DeviceTensor::zeros(&stream, DType::F32, &[n]).expect("alloc");
+    let args = [Arg::Tensor(&x), Arg::Tensor(&y), Arg::Tensor(&out)];
+    let request = TuneRequest {
+        source: Source::file(examples_dir().join("vector_add.tile")),
+        kernel: None,
+        consts: vec![],
+        options: CompileOptions::default(),
+    };
+    let expected: Vec<f64> = to_f64(&hx)
+        .iter()
+        .zip(to_f64(&hy))
+        .map(|(a, b)| a + b)
+        .collect();
+    let tune = |use_cache: bool| {
+        out.fill_poison(&stream).expect("poison");
+        let mut seen = 0;
+        let options = TuneOptions {
+            use_cache,
+            ..TuneOptions::default()
+        };
+        let tuned = autotune::autotune(&request, &stream, &args, &options, &mut |_| seen += 1)
+            .expect("tuning vector_add");
+        let got = to_f64(&out.to_host(&stream).expect("download"));
+        let (err, _) = relative_error(&got, &expected, false).expect("same length");
+        assert!(
+            err <= tolerance(DType::F32),
+            "the outputs after tuning: rel error {err}"
+        );
+        for line in tuned.report.lines(None) {
+            println!("{line}");
+        }
+        (tuned, seen)
+    };
+
+    let (searched, seen) = tune(false);
+    assert!(!searched.report.from_cache);
+    assert_eq!((searched.report.entries.len(), seen), (8, 8));
+    assert!(searched
+        .report
+        .entries
+        .iter()
+        .all(|e| matches!(e.outcome, TuneOutcome::Timed { .. })));
+    assert!(searched.kernel.is_some() && searched.report.best.is_some());
+
+    let (first, _) = tune(true);
+    let (second, seen) = tune(true);
+    if tilec_runtime::cache::cache_dir().is_some() {
+        assert!(
+            second.report.from_cache,
+            "the second call reads the cached winner"
+        );
+        assert_eq!(seen, 0, "no search ran");
+        assert_eq!(
+            second.report.best_entry().map(|e| &e.config),
+            first.report.best_entry().map(|e| &e.config)
+        );
+    }
+}

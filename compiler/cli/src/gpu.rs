@@ -11,6 +11,11 @@
 //! graph of several launches, and over single launches. FLOP/s are shown when the count is
 //! known: `--flops N`, or 4·B·H·S²·D (half with `CAUSAL`) for a kernel named `attention`.
 //!
+//! `bench --autotune` first times every configuration of the kernel's `tune { .. }` section
+//! (`tilec_runtime::autotune`: compile each, skip those the compiler refuses, time each at
+//! reduced counts, cache the winner), prints one line per configuration, then times the
+//! winner with the full method for the usual table. Everything goes into `--json` too.
+//!
 //! Without a GPU both commands print a clear error and exit with code 1.
 
 use crate::inputs::make_args;
@@ -22,10 +27,11 @@ use serde::Serialize;
 use std::path::PathBuf;
 use tilec::interp::{self, ArgValue};
 use tilec::ir::{self, ConstValue};
+use tilec_runtime::autotune::{self, TuneEntry, TuneOutcome};
 use tilec_runtime::verify::{self, Comparison};
 use tilec_runtime::{
     compile, CompileOptions, Device, DeviceTensor, Kernel, RuntimeError, Source, Stream,
-    TimingOptions,
+    TimingOptions, TuneOptions, TuneReport, TuneRequest,
 };
 
 /// The GPU options of `tilec run` (flattened into its arguments).
@@ -98,6 +104,14 @@ pub struct BenchArgs {
     /// Timed replays of the graph (and timed single launches).
     #[arg(long, default_value_t = 50)]
     pub replays: u32,
+    /// First time every configuration of the kernel's `tune` section and bench the fastest
+    /// (the winner is cached per source, consts, shapes and device; --no-cache searches again).
+    #[arg(long)]
+    pub autotune: bool,
+    /// With --autotune: launches per graph and timed replays for each configuration during the
+    /// search (the winner is then timed with --graph-launches and --replays).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub tune_replays: u32,
     #[command(flatten)]
     pub codegen: CodegenFlags,
 }
@@ -144,14 +158,10 @@ fn compile_kernel(
         text: source.text.clone(),
     };
     let consts = consts(defines);
-    let print = |e: RuntimeError| {
-        eprintln!("{e}");
-        Failure::Program
-    };
-    let ir = compile::lower(&src, name, &consts).map_err(print)?;
+    let ir = compile::lower(&src, name, &consts).map_err(print_error)?;
     let artifacts =
-        compile::compile_artifacts(&src, name, &consts, &flags.options()).map_err(print)?;
-    let kernel = Kernel::load(artifacts, device).map_err(print)?;
+        compile::compile_artifacts(&src, name, &consts, &flags.options()).map_err(print_error)?;
+    let kernel = Kernel::load(artifacts, device).map_err(print_error)?;
     Ok((ir, kernel))
 }
 
@@ -268,31 +278,104 @@ struct BenchRecord {
     flops: Option<f64>,
     graph_tflops: Option<f64>,
     single_tflops: Option<f64>,
+    /// With --autotune: every configuration tried; the fields above are the winner's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    autotune: Option<AutotuneRecord>,
 }
 
-/// `tilec bench FILE`.
-pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
-    let (device, stream) = open_device(args.codegen.device, "tilec bench")?;
-    let (ir, kernel) = compile_kernel(
-        &args.file,
-        args.kernel.as_deref(),
-        &args.define,
-        &args.codegen,
-        &device,
-    )?;
-    let inputs =
-        make_args(&ir, &args.shapes, &args.scalars, args.seed).map_err(|e| fail("arguments", e))?;
-    let tensors: Vec<Option<DeviceTensor>> = inputs
+/// The search of `bench --autotune`, as written to JSON.
+#[derive(Serialize)]
+struct AutotuneRecord {
+    /// The winner came from the tuning cache: no search ran, the timings are the earlier
+    /// search's.
+    from_cache: bool,
+    key: String,
+    /// Axes not searched, and why.
+    notes: Vec<String>,
+    /// The winning configuration, e.g. `BLOCK_M=128 BLOCK_N=64 num_warps=8`.
+    best: Option<String>,
+    configs: Vec<TunedConfigRecord>,
+}
+
+/// One configuration of the search.
+#[derive(Serialize)]
+struct TunedConfigRecord {
+    config: String,
+    consts: serde_json::Map<String, serde_json::Value>,
+    num_warps: Option<u32>,
+    /// Search-time medians (reduced counts); `None` when skipped.
+    graph_median_us: Option<f64>,
+    single_median_us: Option<f64>,
+    graph_tflops: Option<f64>,
+    /// Why it was not timed (the compiler's diagnostic or the driver's refusal).
+    skipped: Option<String>,
+}
+
+impl AutotuneRecord {
+    fn new(report: &TuneReport, flops: Option<f64>) -> AutotuneRecord {
+        let configs = report
+            .entries
+            .iter()
+            .map(|e| {
+                let (graph, single, skipped) = match &e.outcome {
+                    TuneOutcome::Timed {
+                        graph_median_us,
+                        single_median_us,
+                    } => (Some(*graph_median_us), Some(*single_median_us), None),
+                    TuneOutcome::Skipped { reason } => (None, None, Some(reason.clone())),
+                };
+                TunedConfigRecord {
+                    config: e.config.describe(),
+                    consts: e
+                        .config
+                        .consts
+                        .iter()
+                        .map(|(n, v)| (n.clone(), autotune::const_to_json(*v)))
+                        .collect(),
+                    num_warps: e.config.num_warps,
+                    graph_median_us: graph,
+                    single_median_us: single,
+                    graph_tflops: graph.zip(flops).map(|(us, f)| autotune::tflops(f, us)),
+                    skipped,
+                }
+            })
+            .collect();
+        AutotuneRecord {
+            from_cache: report.from_cache,
+            key: report.key.clone(),
+            notes: report.notes.clone(),
+            best: report.best_entry().map(|e| e.config.describe()),
+            configs,
+        }
+    }
+}
+
+/// Prints a runtime error (rendered diagnostics included) as it is.
+fn print_error(e: RuntimeError) -> Failure {
+    eprintln!("{e}");
+    Failure::Program
+}
+
+/// Copies the host inputs to the device: one tensor per tensor argument.
+fn upload(stream: &Stream, inputs: &[ArgValue]) -> Result<Vec<Option<DeviceTensor>>, Failure> {
+    inputs
         .iter()
         .map(|a| match a {
-            ArgValue::Tensor(h) => DeviceTensor::from_host(&stream, h).map(Some),
+            ArgValue::Tensor(h) => DeviceTensor::from_host(stream, h).map(Some),
             _ => Ok(None),
         })
         .collect::<Result<_, _>>()
-        .map_err(|e| fail("uploading inputs", e))?;
-    let launch_args: Vec<tilec_runtime::Arg> = inputs
+        .map_err(|e| fail("uploading inputs", e))
+}
+
+/// Launch arguments: the uploaded tensors and the scalar values.
+fn launch_args<'t>(
+    inputs: &[ArgValue],
+    tensors: &'t [Option<DeviceTensor>],
+) -> Vec<tilec_runtime::Arg<'t>> {
+    inputs
         .iter()
-        .zip(&tensors)
+        .zip(tensors)
         .map(|(a, t)| match (a, t) {
             (_, Some(t)) => tilec_runtime::Arg::Tensor(t),
             (ArgValue::Float(x), None) => tilec_runtime::Arg::Float(*x),
@@ -300,7 +383,51 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             (ArgValue::Bool(x), None) => tilec_runtime::Arg::Bool(*x),
             (ArgValue::Tensor(_), None) => unreachable!("every host tensor was uploaded"),
         })
+        .collect()
+}
+
+/// `tilec bench FILE`.
+pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
+    let (device, stream) = open_device(args.codegen.device, "tilec bench")?;
+    let source = read_source(&args.file)?;
+    let src = Source::Text {
+        name: source.name.clone(),
+        text: source.text.clone(),
+    };
+    let consts = consts(&args.define);
+    let name = args.kernel.as_deref();
+    // The kernel as the caller specialized it: its parameters give the inputs.
+    let ir = compile::lower(&src, name, &consts).map_err(print_error)?;
+    let inputs =
+        make_args(&ir, &args.shapes, &args.scalars, args.seed).map_err(|e| fail("arguments", e))?;
+    let tensors = upload(&stream, &inputs)?;
+    let launch_args = launch_args(&inputs, &tensors);
+    let shapes: Vec<(String, usize)> = args
+        .shapes
+        .iter()
+        .map(|s| (s.name.clone(), s.value))
         .collect();
+    let flops = args.flops.or_else(|| attention_flops(&ir, &shapes));
+
+    let (kernel, ir, autotune) = if args.autotune {
+        let request = TuneRequest {
+            source: src,
+            kernel: args.kernel.clone(),
+            consts,
+            options: args.codegen.options(),
+        };
+        let (kernel, ir, record) = tune(args, &request, &stream, &launch_args, flops)?;
+        (kernel, ir, Some(record))
+    } else {
+        let artifacts = compile::compile_artifacts(&src, name, &consts, &args.codegen.options())
+            .map_err(print_error)?;
+        (
+            Kernel::load(artifacts, &device).map_err(print_error)?,
+            ir,
+            None,
+        )
+    };
+
     let options = TimingOptions {
         launches_per_graph: args.graph_launches.max(1),
         graph_replays: args.replays.max(1),
@@ -310,13 +437,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
     let timing = kernel
         .time(&stream, &launch_args, &options)
         .map_err(|e| fail("timing", e))?;
-    let shapes: Vec<(String, usize)> = args
-        .shapes
-        .iter()
-        .map(|s| (s.name.clone(), s.value))
-        .collect();
-    let flops = args.flops.or_else(|| attention_flops(&ir, &shapes));
-    let tflops = |us: f64| flops.map(|f| f / (us * 1e-6) / 1e12);
+    let tflops = |us: f64| flops.map(|f| autotune::tflops(f, us));
     let record = BenchRecord {
         kernel: ir.name.clone(),
         device: device.name().unwrap_or_default(),
@@ -334,6 +455,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
         flops,
         graph_tflops: tflops(timing.graph_median_us),
         single_tflops: tflops(timing.single_median_us),
+        autotune,
     };
     print_table(&record);
     if let Some(path) = &args.json {
@@ -342,6 +464,55 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             .map_err(|e| fail(&format!("writing {}", path.display()), e))?;
     }
     Ok(())
+}
+
+/// The search of `bench --autotune`: prints one line per configuration and returns the
+/// winner, its IR (for its const values) and the record for JSON.
+fn tune(
+    args: &BenchArgs,
+    request: &TuneRequest,
+    stream: &Stream,
+    launch_args: &[tilec_runtime::Arg],
+    flops: Option<f64>,
+) -> Result<(Kernel, ir::Kernel, AutotuneRecord), Failure> {
+    let tune_options = TuneOptions {
+        search_timing: TimingOptions {
+            launches_per_graph: args.tune_replays,
+            graph_replays: args.tune_replays,
+            ..TuneOptions::default().search_timing
+        },
+        use_cache: !args.codegen.no_cache,
+    };
+    println!("autotuning over the tune space (µs: CUDA-graph median, reduced counts):");
+    let mut print_entry = |e: &TuneEntry| println!("{}", autotune::format_entry(e, flops, false));
+    let tuned = autotune::autotune(
+        request,
+        stream,
+        launch_args,
+        &tune_options,
+        &mut print_entry,
+    )
+    .map_err(|e| fail("autotuning", e))?;
+    let report = &tuned.report;
+    if report.from_cache {
+        println!("(the cached result of an earlier search; --no-cache searches again)");
+        for line in report.lines(flops) {
+            println!("{line}");
+        }
+    }
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    let record = AutotuneRecord::new(report, flops);
+    let (Some(kernel), Some(best)) = (tuned.kernel, report.best_entry()) else {
+        eprintln!("error: every configuration of the tune space was refused (see above)");
+        return Err(Failure::Program);
+    };
+    println!("best: {}\n", best.config.describe());
+    let overrides = best.config.overrides(&request.consts);
+    let ir = compile::lower(&request.source, request.kernel.as_deref(), &overrides)
+        .map_err(print_error)?;
+    Ok((kernel, ir, record))
 }
 
 fn print_table(r: &BenchRecord) {
@@ -356,6 +527,9 @@ fn print_table(r: &BenchRecord) {
         r.shared_bytes,
         r.registers.map_or("?".into(), |n| n.to_string())
     );
+    if let Some(best) = r.autotune.as_ref().and_then(|a| a.best.as_ref()) {
+        println!("autotuned configuration: {best}");
+    }
     println!("{:<22} {:>12} {:>10}", "method", "µs/launch", "TFLOP/s");
     println!(
         "{:<22} {:>12.2} {:>10}",

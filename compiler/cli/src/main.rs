@@ -8,6 +8,7 @@ mod inputs;
 mod options;
 mod reference_check;
 mod run_interp;
+mod tune_space;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use options::ConstDef;
@@ -40,6 +41,8 @@ enum Command {
     Run(run_interp::RunArgs),
     /// Time a kernel on the GPU (CUDA-graph replays and single launches).
     Bench(gpu::BenchArgs),
+    /// Print a kernel's `tune` section as JSON: {"kernel": .., "axes": [{"name", "values"}]}.
+    TuneSpace(tune_space::TuneSpaceArgs),
 }
 
 #[derive(clap::Args)]
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build(&args),
         Command::Run(args) => run_interp::run(&args),
         Command::Bench(args) => gpu::bench(&args),
+        Command::TuneSpace(args) => tune_space::print(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
