@@ -647,12 +647,13 @@ fn time_config(
     Ok((timing, kernel))
 }
 
-/// JSON for a const value: a number or a boolean.
+/// JSON for a const value: a number, a boolean, or a dtype's name (`"bf16"`).
 pub fn const_to_json(value: ConstValue) -> serde_json::Value {
     match value {
         ConstValue::Int(i) => serde_json::Value::from(i),
         ConstValue::Float(f) => serde_json::Value::from(f),
         ConstValue::Bool(b) => serde_json::Value::from(b),
+        ConstValue::DType(d) => serde_json::Value::from(d.name()),
     }
 }
 
@@ -664,6 +665,7 @@ pub fn const_from_json(value: &serde_json::Value) -> Option<ConstValue> {
             .as_i64()
             .map(ConstValue::Int)
             .or_else(|| n.as_f64().map(ConstValue::Float)),
+        serde_json::Value::String(name) => tilec::ir::DType::from_name(name).map(ConstValue::DType),
         _ => None,
     }
 }

@@ -194,7 +194,11 @@ fn check_registers(kernel: &Kernel, num_warps: u32) -> Option<Diagnostic> {
     }
     let mut live = vec![0u32; lin.len.max(1)];
     let mut biggest_at: Vec<Option<(u32, Value)>> = vec![None; lin.len.max(1)];
-    for (&v, &(start, end)) in &ranges {
+    // In value order, so that among equally large tiles the diagnostic always names the same
+    // (the first defined) one.
+    let mut ordered: Vec<(Value, (usize, usize))> = ranges.into_iter().collect();
+    ordered.sort_by_key(|&(v, _)| v);
+    for (v, (start, end)) in ordered {
         let Some(t) = kernel.value_type(v).as_tile() else {
             continue;
         };
