@@ -196,6 +196,23 @@ fn attention_causal_on_8_warps() {
     ));
 }
 
+/// bf16 attention: both products on the bf16 mma.sync, P cast to bf16 and kept in
+/// registers (packed two per 32-bit operand register like f16).
+#[test]
+fn attention_bf16() {
+    for (target, p) in check("attention_bf16") {
+        assert!(
+            p.contains("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"),
+            "{target}"
+        );
+        assert!(p.contains("cvt.rn.bf16.f32"), "{target}");
+    }
+    let (kernel, num_warps) = read("attention_bf16");
+    assert!(p_in_registers(
+        &compile(&kernel, GpuTarget::Sm80, num_warps).0
+    ));
+}
+
 /// P stays in registers when the warps split the query rows only (BLOCK_M / 16 >=
 /// num_warps), and goes through shared memory otherwise (BLOCK_M = 64 on 8 warps).
 #[test]
