@@ -11,7 +11,7 @@
 use tilec::codegen::{self, CodegenError, CodegenOptions, GpuTarget};
 use tilec::driver::SourceFile;
 use tilec::ir::ConstValue;
-use tilec::ir::Kernel;
+use tilec::ir::{InstData, Kernel, Layout, ValueDef};
 use tilec::passes::{self, PassOptions};
 use tilec::sema::ConstOverrides;
 
@@ -128,8 +128,8 @@ fn matmul() {
     }
 }
 
-/// Q K^T and P V both on mma.sync; Q, K^T (k-contiguous after the transpose) and P by plain
-/// ldmatrix, V (n-contiguous) by ldmatrix.trans.
+/// Q K^T and P V both on mma.sync; Q and K^T (k-contiguous after the transpose) by plain
+/// ldmatrix, V (n-contiguous) by ldmatrix.trans, P (in registers) by none.
 fn assert_attention_on_tensor_cores(name: &str) {
     for (target, p) in check(name) {
         assert!(
@@ -155,14 +155,81 @@ fn assert_attention_on_tensor_cores(name: &str) {
     }
 }
 
+/// Whether the layout pass kept attention's `P` in registers: the second `dot`'s operand A
+/// is converted straight from the mma accumulator layout, not through shared memory.
+fn p_in_registers(after: &Kernel) -> bool {
+    let mut dots = Vec::new();
+    after.walk_insts(after.entry, &mut |i| {
+        if let InstData::Dot { args } = &after.insts[i] {
+            dots.push(args[0]);
+        }
+    });
+    assert_eq!(dots.len(), 2, "attention has two products");
+    let ValueDef::Result(producer, _) = after.values[dots[1]].def else {
+        return false;
+    };
+    let InstData::ConvertLayout { arg } = after.insts[producer] else {
+        return false;
+    };
+    let from = after.value_type(arg).as_tile().expect("a tile");
+    matches!(from.layout, Some(Layout::Mma(_)))
+}
+
 #[test]
 fn attention() {
     assert_attention_on_tensor_cores("attention");
+    let (kernel, num_warps) = read("attention");
+    let (after, compiled) = compile(&kernel, GpuTarget::Sm80, num_warps);
+    assert!(p_in_registers(&after), "P goes through shared memory");
+    // Barriers bracket the stores of Q, K, V and of the output's layout change (2 each); P
+    // used to add 2 more per key block.
+    let bars = compiled.expect("compiles").ptx.matches("bar.sync").count();
+    assert!(bars <= 8, "{bars} bar.sync");
 }
 
 #[test]
 fn attention_causal_on_8_warps() {
     assert_attention_on_tensor_cores("attention_causal");
+    let (kernel, num_warps) = read("attention_causal");
+    assert!(p_in_registers(
+        &compile(&kernel, GpuTarget::Sm80, num_warps).0
+    ));
+}
+
+/// bf16 attention: both products on the bf16 mma.sync, P cast to bf16 and kept in
+/// registers (packed two per 32-bit operand register like f16).
+#[test]
+fn attention_bf16() {
+    for (target, p) in check("attention_bf16") {
+        assert!(
+            p.contains("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"),
+            "{target}"
+        );
+        assert!(p.contains("cvt.rn.bf16.f32"), "{target}");
+    }
+    let (kernel, num_warps) = read("attention_bf16");
+    assert!(p_in_registers(
+        &compile(&kernel, GpuTarget::Sm80, num_warps).0
+    ));
+}
+
+/// P stays in registers when the warps split the query rows only (BLOCK_M / 16 >=
+/// num_warps), and goes through shared memory otherwise (BLOCK_M = 64 on 8 warps).
+#[test]
+fn attention_keeps_p_in_registers_when_warps_split_rows_only() {
+    for (block_m, num_warps, in_registers) in [(64, 4, true), (128, 8, true), (64, 8, false)] {
+        let overrides = ConstOverrides {
+            values: vec![("BLOCK_M".to_string(), ConstValue::Int(block_m))],
+        };
+        let kernel = lower_example("attention", &overrides).ir;
+        let (after, compiled) = compile(&kernel, GpuTarget::Sm90a, num_warps);
+        compiled.unwrap_or_else(|e| panic!("BLOCK_M = {block_m}, {num_warps} warps: {e}"));
+        assert_eq!(
+            p_in_registers(&after),
+            in_registers,
+            "BLOCK_M = {block_m}, {num_warps} warps"
+        );
+    }
 }
 
 #[test]

@@ -2,7 +2,10 @@
 //!
 //! Each of these reads, for every element of its result, one element of its operand
 //! ([`source_coord`]). Between distributed layouts that is a register renaming when one
-//! register index works in every thread ([`ThreadMap::gather_plan`]); otherwise the operand
+//! register index works in every thread ([`ThreadMap::gather_plan`]; an mma accumulator
+//! becoming operand A of the next `dot` is planned in closed form by
+//! [`accumulator_as_operand_a`], which the tests check against the brute force); otherwise
+//! the operand
 //! goes through the shared-memory scratch area (row-major, unswizzled): barrier, every
 //! thread stores its registers, barrier, every thread loads what it needs.
 //!
@@ -12,7 +15,7 @@
 //! (see `mma.rs`).
 
 use super::index::IndexArith;
-use super::mma::{ldmatrix_plan, SharedOperand};
+use super::mma::{accumulator_as_operand_a, ldmatrix_plan, SharedOperand};
 use super::shared_layout;
 use super::thread_map::ThreadMap;
 use super::values::Lowered;
@@ -57,6 +60,11 @@ pub fn plan_move(kernel: &Kernel, inst: Inst, num_warps: u32) -> Result<MovePlan
     let arg = data.args()[0];
     let result = kernel.result(inst);
     let (src, dst) = (tile(kernel, arg)?, tile(kernel, result)?);
+    if let (Layout::Mma(acc), InstData::ConvertLayout { .. }) = (layout(src)?, data) {
+        if let Some(plan) = accumulator_as_operand_a(acc, layout(dst)?, &dst.shape, num_warps) {
+            return Ok(MovePlan::Rename(plan));
+        }
+    }
     let src_map = ThreadMap::new(layout(src)?, &src.shape, num_warps)?;
     let dst_map = ThreadMap::new(layout(dst)?, &dst.shape, num_warps)?;
     let f = |c: &[u32]| source_coord(&mut super::index::Concrete, data, &src.shape, c);

@@ -5,6 +5,9 @@
 //! 16x16 A block 8 halves `a0..a7`, per 16x8 B block 4 halves `b0..b3`, per 16x8 accumulator
 //! block 4 floats; packed two halves per 32-bit register for the instruction.
 //!
+//! An mma result that feeds the next `dot` as operand A (attention's `P`) becomes that
+//! operand by renaming registers when the warps split m only ([`accumulator_as_operand_a`]).
+//!
 //! Operands stay in shared memory until `dot` runs: it loads, per k-step, the B blocks, then
 //! per m-block the A block, and issues the mma.sync of that k-step ([`SharedOperand`]).
 //!
@@ -20,7 +23,7 @@ use super::shared_layout;
 use super::thread_map::ThreadMap;
 use super::values::Lowered;
 use super::{Cg, CodegenError};
-use crate::ir::layout::{Layout, SharedLayout};
+use crate::ir::layout::{Layout, MmaLayout, SharedLayout};
 use crate::ir::{DType, Value};
 use inkwell::types::BasicTypeEnum;
 use inkwell::values::{BasicValueEnum, PointerValue};
@@ -104,6 +107,57 @@ pub fn ldmatrix_plan(
         regs_per_block,
         matrix_steps: steps,
     })
+}
+
+/// The register renaming that makes an mma accumulator tile operand A of the next `dot`
+/// (attention's `P`, cast to a 16-bit type), or `None` where the conversion needs memory.
+///
+/// Why it works: an `m16n8k16` accumulator block gives lane `4g + t` rows `g`, `g + 8` and
+/// columns `2t`, `2t + 1` of a 16x8 tile; two such blocks side by side (n-blocks `2k`, `2k +
+/// 1`) give it exactly the A fragment of the 16x16 k-block `k`: rows `g`, `g + 8`, columns
+/// `2t`, `2t + 1` (`a0..a3`) and `2t + 8`, `2t + 9` (`a4..a7`). So operand register `(rm, rk,
+/// i)` is accumulator register `(rm, 2 rk + i / 4, i % 4)`, in the same thread, provided the
+/// warps of both layouts sit the same way and none splits n (a warp that owned only some
+/// columns of `P` would lack part of its k range): `acc` must be the operand's parent and
+/// have `warps_per_cta = [num_warps, 1]`. The tile must be whole blocks (no wrapping), so
+/// `m` is a multiple of `16 * num_warps` and `k` of 16. Packing pairs into 32-bit registers
+/// is `lower_dot`'s job, as for every operand.
+pub fn accumulator_as_operand_a(
+    acc: &MmaLayout,
+    operand: &Layout,
+    shape: &[u32],
+    num_warps: u32,
+) -> Option<Vec<usize>> {
+    let Layout::DotOperand {
+        op_idx: 0,
+        parent,
+        k_width: 2,
+    } = operand
+    else {
+        return None;
+    };
+    if parent.as_ref() != &Layout::Mma(acc.clone())
+        || acc.version != 2
+        || acc.warps_per_cta != [num_warps, 1]
+        || shape.len() != 2
+        || !shape.iter().all(|d| d.is_power_of_two())
+        || shape[0] % (16 * num_warps) != 0
+        || shape[1] % 16 != 0
+    {
+        return None;
+    }
+    let reps_m = (shape[0] / (16 * num_warps)) as usize;
+    let reps_k = (shape[1] / 16) as usize;
+    let reps_n = 2 * reps_k; // Accumulator n-blocks are 8 wide.
+    let mut plan = Vec::with_capacity(reps_m * reps_k * 8);
+    for rm in 0..reps_m {
+        for rk in 0..reps_k {
+            for i in 0..8 {
+                plan.push((rm * reps_n + 2 * rk + i / 4) * 4 + i % 4);
+            }
+        }
+    }
+    Some(plan)
 }
 
 /// The coordinate of the matrix row whose address thread `tid` hands to the `ldmatrix` of
@@ -355,7 +409,6 @@ mod tests {
     use super::*;
     use crate::codegen::index::Concrete;
     use crate::codegen::shared_layout::mma_swizzle;
-    use crate::ir::layout::MmaLayout;
 
     fn operand(op_idx: u8, wm: u32, wn: u32) -> Layout {
         Layout::DotOperand {
@@ -439,5 +492,119 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn mma(wm: u32, wn: u32) -> MmaLayout {
+        MmaLayout {
+            version: 2,
+            warps_per_cta: vec![wm, wn],
+        }
+    }
+
+    /// Brute force over every thread: the renaming gives each thread, in each 32-bit word
+    /// `lower_dot` packs (registers `2w`, `2w + 1`, low half first), exactly the A elements
+    /// the PTX ISA's m16n8k16 fragment table assigns to that word; and the accumulator
+    /// elements it reads from are where that table puts the C/D fragment. Both tables are
+    /// written out here from the ISA, independently of `thread_map.rs`.
+    #[test]
+    fn accumulators_rename_into_operand_a_fragments() {
+        let cases = [
+            (1u32, [16u32, 16u32]),
+            (1, [32, 64]),
+            (2, [32, 16]),
+            (4, [64, 64]),
+            (4, [128, 64]),
+            (4, [64, 32]),
+            (4, [128, 128]),
+            (8, [128, 64]),
+            (8, [256, 32]),
+        ];
+        for (warps, shape) in cases {
+            let acc = mma(warps, 1);
+            let operand = operand(0, warps, 1);
+            let what = format!("{warps} warps, {shape:?}");
+            let plan = accumulator_as_operand_a(&acc, &operand, &shape, warps)
+                .unwrap_or_else(|| panic!("{what}: a renaming"));
+            let acc_map = ThreadMap::new(&Layout::Mma(acc.clone()), &shape, warps).unwrap();
+            let a_map = ThreadMap::new(&operand, &shape, warps).unwrap();
+            assert_eq!(plan.len(), a_map.regs.len(), "{what}");
+            let (reps_m, reps_k) = (shape[0] / (16 * warps), shape[1] / 16);
+            let reps_n = shape[1] / 8;
+            for tid in 0..32 * warps {
+                let (warp, lane) = (tid / 32, tid % 32);
+                let (g, t) = (lane / 4, lane % 4);
+                // C/D (f32): c_i at row g (+8 for i >= 2), column 2t + (i & 1) of the 16x8
+                // block (rm, rn); warp w holds rows 16 w of every 16 * warps.
+                for rm in 0..reps_m {
+                    for rn in 0..reps_n {
+                        for i in 0..4 {
+                            let r = ((rm * reps_n + rn) * 4 + i) as usize;
+                            let want = vec![
+                                rm * 16 * warps + 16 * warp + g + 8 * (i / 2),
+                                rn * 8 + 2 * t + (i & 1),
+                            ];
+                            assert_eq!(acc_map.element(tid, r), want, "{what} acc {tid} {r}");
+                        }
+                    }
+                }
+                // A (f16x2 words): word w holds row g (+8 for odd w), columns 2t, 2t + 1
+                // (+8 for w >= 2) of the 16x16 block (rm, rk).
+                for rm in 0..reps_m {
+                    for rk in 0..reps_k {
+                        for w in 0..4 {
+                            for half in 0..2 {
+                                let r = ((rm * reps_k + rk) * 8 + 2 * w + half) as usize;
+                                let want = vec![
+                                    rm * 16 * warps + 16 * warp + g + 8 * (w % 2),
+                                    rk * 16 + 2 * t + half + 8 * (w / 2),
+                                ];
+                                assert_eq!(
+                                    acc_map.element(tid, plan[r]),
+                                    want,
+                                    "{what} thread {tid} A word {w} half {half}"
+                                );
+                                assert_eq!(a_map.element(tid, r), want, "{what} A map");
+                            }
+                        }
+                    }
+                }
+            }
+            // The closed form is the renaming the generic search finds.
+            assert_eq!(
+                acc_map.gather_plan(&a_map, |c| c.to_vec()),
+                Some(plan),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn accumulators_needing_memory_are_not_renamed() {
+        let shape = [64u32, 64u32];
+        // Warps split n: a warp holds only some columns (k) of each row it needs.
+        assert_eq!(
+            accumulator_as_operand_a(&mma(2, 2), &operand(0, 2, 2), &shape, 4),
+            None
+        );
+        let a = ThreadMap::new(&operand(0, 2, 2), &shape, 4).unwrap();
+        let c = ThreadMap::new(&Layout::Mma(mma(2, 2)), &shape, 4).unwrap();
+        assert_eq!(c.gather_plan(&a, |x| x.to_vec()), None);
+        // A different parent, operand B, a k of 8, too few rows for the warps.
+        assert_eq!(
+            accumulator_as_operand_a(&mma(4, 1), &operand(0, 2, 2), &shape, 4),
+            None
+        );
+        assert_eq!(
+            accumulator_as_operand_a(&mma(4, 1), &operand(1, 4, 1), &shape, 4),
+            None
+        );
+        assert_eq!(
+            accumulator_as_operand_a(&mma(4, 1), &operand(0, 4, 1), &[64, 8], 4),
+            None
+        );
+        assert_eq!(
+            accumulator_as_operand_a(&mma(8, 1), &operand(0, 8, 1), &[64, 64], 8),
+            None
+        );
     }
 }

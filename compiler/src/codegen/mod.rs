@@ -18,7 +18,8 @@
 //! `crate::passes::layout`): element-wise operands share the result's distributed layout;
 //! `dot` takes dot-operand layouts (A: `op_idx` 0, B: 1) of the result's mma layout and an
 //! accumulator in that mma layout; a dot operand is produced by `convert_layout` from a
-//! shared layout; `reduce` produces the slice of its operand's layout.
+//! shared layout (operand A also from an mma layout whose warps split m only: a register
+//! renaming, `mma::accumulator_as_operand_a`); `reduce` produces the slice of its operand's layout.
 
 pub mod abi;
 mod arith;
@@ -28,7 +29,7 @@ mod convert;
 pub mod index;
 mod intrinsics;
 mod memory;
-mod mma;
+pub(crate) mod mma;
 mod reduce;
 pub mod shared_layout;
 pub mod shared_plan;

@@ -10,7 +10,13 @@
 //!   along the contiguous last dim where the tile allows, warps stacked along dim 0); `dot`
 //!   results the mma v2 accumulator layout; `dot` operands are staged through shared memory
 //!   (`convert_layout` to a swizzled [`SharedLayout`], then to a dot-operand layout, which
-//!   code generation reads with `ldmatrix`);
+//!   code generation reads with `ldmatrix`), except an operand A that is (a cast or other
+//!   element-wise function of) an mma result whose warps split m only: its registers already
+//!   are the operand's, so it converts directly (`codegen::mma::accumulator_as_operand_a`);
+//!   that is how attention's `P` stays in registers. The mma layout puts warps along m first
+//!   ([`mma_layout`]), so both products of attention get `wpc = [num_warps, 1]` whenever
+//!   BLOCK_M / 16 >= num_warps; with fewer rows, warps also split n and `P` goes through
+//!   shared memory;
 //! * reductions produce the slice of their operand's layout; `expand_dims` of a slice gives
 //!   back the parent; `broadcast`, unary ops and casts keep their operand's layout;
 //! * element-wise ops take the layout of their first *strong* operand (one that derives from
@@ -23,12 +29,13 @@
 //!   once, before the loop; `if` results take the layout of the first strong branch value.
 //!
 //! Limits. Tiles of rank 1 and 2. No cost model: layouts are not propagated backwards from
-//! stores, and an mma result used as the next `dot`'s operand (`p` in attention) goes
-//! through shared memory instead of staying in registers (later passes' jobs). Conversions
+//! stores, and the mma layout of a `dot` is chosen from its own shape only (not from how its
+//! result is used). Conversions
 //! are placed in front of their consumer (`hoist_conversions` then moves loop-invariant ones
 //! out of loops); a conversion is shared only within a block and the blocks nested in it.
 //! Dead instructions (a splat replaced by its copy in another layout) are left for LLVM.
 
+use crate::codegen::mma::accumulator_as_operand_a;
 use crate::codegen::shared_layout::mma_swizzle;
 use crate::ir::layout::{BlockedLayout, Layout, MmaLayout};
 use crate::ir::{Block, Inst, InstData, Kernel, TileType, Type, Value, ValueDef};
@@ -91,7 +98,10 @@ pub fn coalesced_blocked(shape: &[u32], elem_bytes: u32, num_warps: u32) -> Layo
     Layout::Blocked(b)
 }
 
-/// The mma v2 accumulator layout for an `[m, n]` result: warps along m first.
+/// The mma v2 accumulator layout for an `[m, n]` result: warps along m first, as many as
+/// m has 16-row blocks, then along n. Depending on m only, it is the same for attention's two
+/// products, and is `[num_warps, 1]` when m / 16 >= num_warps: each warp owns whole rows of
+/// `P`, which is what keeps `P` in registers (see the module doc).
 pub fn mma_layout(m: u32, n: u32, num_warps: u32) -> Layout {
     let wm = (m / 16).clamp(1, num_warps);
     let _ = n;
@@ -428,6 +438,22 @@ impl LayoutPass<'_> {
         self.replace_arg(inst, acc, new_acc);
         for (op_idx, v) in [(0u8, a), (1u8, b)] {
             let t = self.tile(v).ok_or("dot operand is not a tile")?.clone();
+            let operand = Layout::DotOperand {
+                op_idx,
+                parent: Box::new(mma.clone()),
+                k_width: 2,
+            };
+            // An mma result used as operand A (attention's `P`) whose warps split m only is
+            // already in the operand's registers: convert directly, no shared memory.
+            if let Some(Layout::Mma(acc)) = &t.layout {
+                if t.dtype.size_bytes() == 2
+                    && accumulator_as_operand_a(acc, &operand, &t.shape, self.num_warps).is_some()
+                {
+                    let loaded = self.convert(v, &operand, block, out, cache);
+                    self.replace_arg(inst, v, loaded);
+                    continue;
+                }
+            }
             // Keep the operand's contiguous dim contiguous in shared memory, so the copy
             // into shared memory vectorizes; ldmatrix transposes when needed.
             let order = match &t.layout {
@@ -437,11 +463,6 @@ impl LayoutPass<'_> {
             let inner = t.shape[order[0] as usize];
             let shared = Layout::Shared(mma_swizzle(inner, t.dtype.size_bytes(), order));
             let staged = self.convert(v, &shared, block, out, cache);
-            let operand = Layout::DotOperand {
-                op_idx,
-                parent: Box::new(mma.clone()),
-                k_width: 2,
-            };
             let loaded = self.convert(staged, &operand, block, out, cache);
             self.replace_arg(inst, v, loaded);
         }
