@@ -172,12 +172,17 @@ fn build(args: &BuildArgs) -> Result<(), Failure> {
                 }
             };
             let defs = overrides(&args.define);
-            let (_, compiled) =
-                driver::build(&source, args.kernel.as_deref(), &defs, &options, &mut observe)
-                    .map_err(|diags| {
-                        report(&source, &diags);
-                        Failure::Program
-                    })?;
+            let (_, compiled) = driver::build(
+                &source,
+                args.kernel.as_deref(),
+                &defs,
+                &options,
+                &mut observe,
+            )
+            .map_err(|diags| {
+                report(&source, &diags);
+                Failure::Program
+            })?;
             if let Some(path) = &args.abi_json {
                 let json = serde_json::to_string_pretty(&compiled.abi).expect("the ABI serializes");
                 write_output(Some(path), &json)?;
