@@ -27,33 +27,15 @@ pub fn tolerance(dtype: DType) -> f64 {
     }
 }
 
-/// A small, seeded, portable random number generator (SplitMix64): test inputs must be the
-/// same on every machine for a given seed.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    pub fn next_signed_unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
-}
+/// The seeded generator shared with the interpreter's tests and the CLI (SplitMix64): test
+/// inputs are the same on every machine for a given seed.
+pub use tilec::reference::Rng;
 
 /// A tensor of `shape` with random elements: floats uniform in [-1, 1), integers in
 /// [-8, 8), booleans fair coin flips.
 pub fn random_tensor(rng: &mut Rng, dtype: DType, shape: &[usize]) -> HostTensor {
     let n: usize = shape.iter().product();
-    let mut floats = || (0..n).map(|_| rng.next_signed_unit()).collect::<Vec<f64>>();
+    let mut floats = || (0..n).map(|_| rng.uniform()).collect::<Vec<f64>>();
     let data = match dtype {
         DType::F32 => TensorData::F32(floats().into_iter().map(|x| x as f32).collect()),
         DType::F16 => TensorData::F16(floats().into_iter().map(f16::from_f64).collect()),
@@ -97,14 +79,7 @@ pub fn zero_tensor(dtype: DType, shape: &[usize]) -> HostTensor {
 
 /// The elements as f64.
 pub fn to_f64(t: &HostTensor) -> Vec<f64> {
-    match &t.data {
-        TensorData::I1(v) => v.iter().map(|&b| b as i64 as f64).collect(),
-        TensorData::I32(v) => v.iter().map(|&x| x as f64).collect(),
-        TensorData::I64(v) => v.iter().map(|&x| x as f64).collect(),
-        TensorData::F16(v) => v.iter().map(|x| x.to_f64()).collect(),
-        TensorData::BF16(v) => v.iter().map(|x| x.to_f64()).collect(),
-        TensorData::F32(v) => v.iter().map(|&x| x as f64).collect(),
-    }
+    t.data.to_f64()
 }
 
 /// How far `out` is from `reference` (see the module doc), and how many of its elements are

@@ -146,12 +146,5 @@ pub fn poisoned(dtype: DType, len: usize) -> TensorData {
 
 /// The elements of a tensor as f64, for summaries and error norms.
 pub fn to_f64(data: &TensorData) -> Vec<f64> {
-    match data {
-        TensorData::F32(v) => v.iter().map(|&x| x as f64).collect(),
-        TensorData::F16(v) => v.iter().map(|x| x.to_f64()).collect(),
-        TensorData::BF16(v) => v.iter().map(|x| x.to_f64()).collect(),
-        TensorData::I32(v) => v.iter().map(|&x| x as f64).collect(),
-        TensorData::I64(v) => v.iter().map(|&x| x as f64).collect(),
-        TensorData::I1(v) => v.iter().map(|&x| x as u8 as f64).collect(),
-    }
+    data.to_f64()
 }
