@@ -93,6 +93,27 @@ impl AccessShape {
 }
 
 impl<'ctx> Cg<'_, 'ctx> {
+    /// Values as memory holds them: booleans are `i1` in registers and a byte in memory;
+    /// every other dtype is stored as it is.
+    fn memory_form(
+        &self,
+        elems: &[BasicValueEnum<'ctx>],
+        dtype: DType,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+        if dtype != DType::I1 {
+            return Ok(elems.to_vec());
+        }
+        elems
+            .iter()
+            .map(|&e| {
+                let byte = self
+                    .b
+                    .build_int_z_extend(e.into_int_value(), self.ctx.i8_type(), "")?;
+                Ok(byte.into())
+            })
+            .collect()
+    }
+
     fn i32_const(&self, c: u64) -> IntValue<'ctx> {
         self.ctx.i32_type().const_int(c, false)
     }
@@ -487,19 +508,7 @@ impl<'ctx> Cg<'_, 'ctx> {
         word_bits: u32,
     ) -> Result<Vec<IntValue<'ctx>>, CodegenError> {
         let mem = memory_type(self, dtype);
-        let elems: Vec<BasicValueEnum> = elems
-            .iter()
-            .map(|&e| {
-                if dtype == DType::I1 {
-                    Ok(self
-                        .b
-                        .build_int_z_extend(e.into_int_value(), self.ctx.i8_type(), "")?
-                        .into())
-                } else {
-                    Ok(e)
-                }
-            })
-            .collect::<Result<_, CodegenError>>()?;
+        let elems = self.memory_form(elems, dtype)?;
         let total_bits = elems.len() as u32 * dtype.size_bytes() * 8;
         let word_ty = int_type(self.ctx, word_bits);
         if total_bits < word_bits {
@@ -682,19 +691,7 @@ impl<'ctx> Cg<'_, 'ctx> {
             let elem = offset(&mut self.index(), &coords[first]);
             let ptr = self.shared_elem_ptr(base, elem, dtype)?;
             let group = &regs[first..first + v as usize];
-            let group: Vec<BasicValueEnum> = group
-                .iter()
-                .map(|&e| {
-                    if dtype == DType::I1 {
-                        Ok(self
-                            .b
-                            .build_int_z_extend(e.into_int_value(), self.ctx.i8_type(), "")?
-                            .into())
-                    } else {
-                        Ok(e)
-                    }
-                })
-                .collect::<Result<_, CodegenError>>()?;
+            let group = self.memory_form(group, dtype)?;
             let store = if v == 1 {
                 self.b.build_store(ptr, group[0])?
             } else {
