@@ -19,7 +19,7 @@
 //! Without a GPU both commands print a clear error and exit with code 1.
 
 use crate::inputs::make_args;
-use crate::options::{ConstDef, ScalarDef, ShapeDef};
+use crate::options::{ConstDef, KernelInputs};
 use crate::reference_check;
 use crate::run_interp::RunArgs;
 use crate::{read_source, Failure};
@@ -53,7 +53,8 @@ pub struct CodegenFlags {
     /// Warps per program (default: the compiler's).
     #[arg(long)]
     pub num_warps: Option<u32>,
-    /// Pipelining depth of loop loads (default: the compiler's).
+    /// Pipelining depth of loop loads. Accepted and part of the cache key, but the code
+    /// generator does not pipeline yet, so it changes nothing today.
     #[arg(long)]
     pub num_stages: Option<u32>,
     /// CUDA device ordinal.
@@ -80,18 +81,8 @@ impl CodegenFlags {
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     pub file: PathBuf,
-    /// Size of a shape symbol: --shape S=4096.
-    #[arg(long = "shape", value_name = "SYM=N")]
-    pub shapes: Vec<ShapeDef>,
-    /// Value of a scalar parameter: --arg scale=0.125.
-    #[arg(long = "arg", value_name = "NAME=VALUE")]
-    pub scalars: Vec<ScalarDef>,
-    #[arg(short = 'D', value_name = "NAME=VALUE")]
-    pub define: Vec<ConstDef>,
-    #[arg(long)]
-    pub kernel: Option<String>,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub inputs: KernelInputs,
     /// Floating-point operations of one launch, for TFLOP/s.
     #[arg(long)]
     pub flops: Option<f64>,
@@ -170,13 +161,18 @@ pub fn run_gpu(args: &RunArgs, gpu: &GpuOptions) -> Result<(), Failure> {
     let (device, stream) = open_device(gpu.codegen.device, "tilec run --gpu")?;
     let (ir, kernel) = compile_kernel(
         &args.file,
-        args.kernel.as_deref(),
-        &args.define,
+        args.inputs.kernel.as_deref(),
+        &args.inputs.define,
         &gpu.codegen,
         &device,
     )?;
-    let inputs =
-        make_args(&ir, &args.shapes, &args.scalars, args.seed).map_err(|e| fail("arguments", e))?;
+    let inputs = make_args(
+        &ir,
+        &args.inputs.shapes,
+        &args.inputs.scalars,
+        args.inputs.seed,
+    )
+    .map_err(|e| fail("arguments", e))?;
     let outputs =
         verify::run_on_gpu(&kernel, &stream, &inputs).map_err(|e| fail("running on the GPU", e))?;
     let device_name = device.name().unwrap_or_else(|_| "the GPU".into());
@@ -394,15 +390,21 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
         name: source.name.clone(),
         text: source.text.clone(),
     };
-    let consts = consts(&args.define);
-    let name = args.kernel.as_deref();
+    let consts = consts(&args.inputs.define);
+    let name = args.inputs.kernel.as_deref();
     // The kernel as the caller specialized it: its parameters give the inputs.
     let ir = compile::lower(&src, name, &consts).map_err(print_error)?;
-    let inputs =
-        make_args(&ir, &args.shapes, &args.scalars, args.seed).map_err(|e| fail("arguments", e))?;
+    let inputs = make_args(
+        &ir,
+        &args.inputs.shapes,
+        &args.inputs.scalars,
+        args.inputs.seed,
+    )
+    .map_err(|e| fail("arguments", e))?;
     let tensors = upload(&stream, &inputs)?;
     let launch_args = launch_args(&inputs, &tensors);
     let shapes: Vec<(String, usize)> = args
+        .inputs
         .shapes
         .iter()
         .map(|s| (s.name.clone(), s.value))
@@ -412,7 +414,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
     let (kernel, ir, autotune) = if args.autotune {
         let request = TuneRequest {
             source: src,
-            kernel: args.kernel.clone(),
+            kernel: args.inputs.kernel.clone(),
             consts,
             options: args.codegen.options(),
         };

@@ -4,6 +4,26 @@ use std::str::FromStr;
 use tilec::ir::ConstValue;
 use tilec::sema::types::{source_dtype, SOURCE_DTYPES};
 
+/// Which kernel to run and on what: the options `tilec run` and `tilec bench` share.
+#[derive(clap::Args, Clone, Debug)]
+pub struct KernelInputs {
+    /// Size of a shape symbol: --shape S=1000.
+    #[arg(long = "shape", value_name = "SYM=N")]
+    pub shapes: Vec<ShapeDef>,
+    /// Value of a scalar parameter: --arg scale=0.125.
+    #[arg(long = "arg", value_name = "NAME=VALUE")]
+    pub scalars: Vec<ScalarDef>,
+    /// Set a const parameter, overriding its default: -D BLOCK_M=128.
+    #[arg(short = 'D', value_name = "NAME=VALUE")]
+    pub define: Vec<ConstDef>,
+    /// The kernel to run, when the file holds several.
+    #[arg(long)]
+    pub kernel: Option<String>,
+    /// Seed of the random inputs.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
 /// `-D NAME=VALUE`: a const parameter's value (an integer, a float, true/false, or a dtype
 /// name such as `bf16` for a dtype const).
 #[derive(Clone, Debug)]

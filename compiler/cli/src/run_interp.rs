@@ -1,7 +1,7 @@
 //! `tilec run FILE --interp`: run a kernel on the CPU interpreter and summarize its outputs.
 
 use crate::inputs::{make_args, to_f64};
-use crate::options::{ConstDef, ScalarDef, ShapeDef};
+use crate::options::KernelInputs;
 use crate::reference_check;
 use crate::{overrides, read_source, report, Failure};
 use std::path::PathBuf;
@@ -16,23 +16,12 @@ pub struct RunArgs {
     pub interp: bool,
     #[command(flatten)]
     pub gpu: crate::gpu::GpuOptions,
-    /// Size of a shape symbol: --shape S=1000.
-    #[arg(long = "shape", value_name = "SYM=N")]
-    pub shapes: Vec<ShapeDef>,
-    /// Value of a scalar parameter: --arg scale=0.125.
-    #[arg(long = "arg", value_name = "NAME=VALUE")]
-    pub scalars: Vec<ScalarDef>,
-    #[arg(short = 'D', value_name = "NAME=VALUE")]
-    pub define: Vec<ConstDef>,
-    #[arg(long)]
-    pub kernel: Option<String>,
+    #[command(flatten)]
+    pub inputs: KernelInputs,
     /// Compare the output with the float64 host reference of the dsl-examples kernel of the
     /// same name, and fail when ‖out − ref‖/‖ref‖ exceeds the output dtype's tolerance.
     #[arg(long)]
     pub reference: bool,
-    /// Seed of the random inputs.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
 }
 
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
@@ -40,13 +29,23 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         return crate::gpu::run_gpu(args, &args.gpu);
     }
     let source = read_source(&args.file)?;
-    let lowered = tilec::driver::lower(&source, args.kernel.as_deref(), &overrides(&args.define))
-        .map_err(|d| {
+    let lowered = tilec::driver::lower(
+        &source,
+        args.inputs.kernel.as_deref(),
+        &overrides(&args.inputs.define),
+    )
+    .map_err(|d| {
         report(&source, &d);
         Failure::Program
     })?;
     let kernel = &lowered.ir;
-    let mut values = make_args(kernel, &args.shapes, &args.scalars, args.seed).map_err(|e| {
+    let mut values = make_args(
+        kernel,
+        &args.inputs.shapes,
+        &args.inputs.scalars,
+        args.inputs.seed,
+    )
+    .map_err(|e| {
         eprintln!("error: {e}");
         Failure::Program
     })?;
